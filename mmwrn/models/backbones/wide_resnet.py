@@ -1,0 +1,139 @@
+"""Wide Residual Networks WRN-d-k (Zagoruyko & Komodakis, 2016): the CIFAR
+family, built from the same pre-activation unit as the Wider ResNets."""
+from typing import Optional, Sequence
+
+import torch.nn as nn
+from mmcv.cnn import build_activation_layer, build_conv_layer, build_norm_layer
+from mmengine.model import BaseModule
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from mmwrn.registry import register_model
+from ..utils import PreActResidualUnit
+
+
+@register_model
+class WideResNet(BaseModule):
+    """WRN-d-k backbone for 32x32 inputs.
+
+    A 3x3 stem conv (3 -> 16), three groups of ``n = (depth - 4) / 6``
+    ``b33`` pre-activation units of widths 16k, 32k, 64k and strides 1, 2, 2
+    (on the first 3x3 of each group), then a final norm + activation. Dropout
+    sits between the two convs of every unit, as in the paper.
+
+    Outputs, selected by ``out_indices``: 0 the stem (16 channels, stride 1),
+    1-3 the groups (16k / 32k / 64k channels, strides 1 / 2 / 4); index 3 is
+    returned after the final norm + activation (what the classifier pools).
+
+    Args:
+        depth (int): Network depth d, with (d - 4) divisible by 6 (e.g. 16,
+            22, 28, 40). Default: 28.
+        widen_factor (int): Width k. Default: 10.
+        drop_rate (float): Dropout before the second conv of every unit.
+            Default: 0.
+        in_channels (int): Input channels. Default: 3.
+        stem_channels (int): Channels of the stem conv. Default: 16.
+        out_indices (Sequence[int]): Outputs to return, in this order, from 0
+            to 3 (or -4 to -1). Default: ``(3, )``.
+        frozen_stages (int): -1 freezes nothing, 0 the stem, k in 1-3 the stem
+            and the first k groups (3 includes the final norm). Default: -1.
+        norm_eval (bool): Keep norm layers in eval mode while training.
+            Default: False.
+        with_cp (bool): Checkpoint every unit. Default: False.
+        conv_cfg (dict, optional): Conv layer config. Default: None.
+        norm_cfg (dict): Norm layer config. Default: ``dict(type='BN')``.
+        act_cfg (dict): Activation config.
+            Default: ``dict(type='ReLU', inplace=True)``.
+        init_cfg (dict or list[dict], optional): Initialization config.
+            Default: Kaiming normal for convs, constant 1 for norm weights.
+    """
+
+    def __init__(self,
+                 depth: int = 28,
+                 widen_factor: int = 10,
+                 drop_rate: float = 0.,
+                 in_channels: int = 3,
+                 stem_channels: int = 16,
+                 out_indices: Sequence[int] = (3, ),
+                 frozen_stages: int = -1,
+                 norm_eval: bool = False,
+                 with_cp: bool = False,
+                 conv_cfg: Optional[dict] = None,
+                 norm_cfg: dict = dict(type='BN', requires_grad=True),
+                 act_cfg: dict = dict(type='ReLU', inplace=True),
+                 init_cfg=[
+                     dict(type='Kaiming', layer='Conv2d'),
+                     dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm'])
+                 ]):
+        super().__init__(init_cfg=init_cfg)
+        if not isinstance(depth, int) or depth < 10 or (depth - 4) % 6:
+            raise ValueError(f'WRN depth must be 6n + 4 with n >= 1 (10, 16, 22, 28, '
+                             f'40, ...), got {depth}')
+        if not isinstance(widen_factor, int) or widen_factor < 1:
+            raise ValueError(f'widen_factor must be a positive int, got {widen_factor}')
+        if isinstance(out_indices, int):
+            out_indices = (out_indices, )
+        if len(out_indices) == 0 or any(i not in range(-4, 4) for i in out_indices):
+            raise ValueError(f'out_indices must be a non-empty sequence of 0 (stem) .. 3 '
+                             f'(last group after the final norm) or -4 .. -1, '
+                             f'got {out_indices}')
+        if not -1 <= frozen_stages <= 3:
+            raise ValueError(f'frozen_stages must be in -1..3, got {frozen_stages}')
+        self.out_indices = tuple(i % 4 for i in out_indices)
+        self.depth = depth
+        self.widen_factor = widen_factor
+        self.frozen_stages = frozen_stages
+        self.norm_eval = norm_eval
+        num_units = (depth - 4) // 6
+        widths = tuple(w * widen_factor for w in (16, 32, 64))
+        self.feat_channels = (stem_channels, ) + widths
+        self.out_channels = tuple(self.feat_channels[i] for i in self.out_indices)
+
+        self.stem = build_conv_layer(conv_cfg, in_channels, stem_channels, 3,
+                                     padding=1, bias=False)
+        ch_in = stem_channels
+        for g, (width, stride) in enumerate(zip(widths, (1, 2, 2)), 1):
+            units = []
+            for u in range(num_units):
+                units.append(PreActResidualUnit(
+                    ch_in, (width, width),
+                    stride=stride if u == 0 else 1,
+                    drop_rate=drop_rate,
+                    conv_cfg=conv_cfg,
+                    norm_cfg=norm_cfg,
+                    act_cfg=act_cfg,
+                    with_cp=with_cp))
+                ch_in = width
+            self.add_module(f'group{g}', nn.Sequential(*units))
+        self.norm_out = build_norm_layer(norm_cfg, ch_in)[1]
+        self.act_out = build_activation_layer(act_cfg)
+        self._freeze_stages()
+
+    def _freeze_stages(self):
+        if self.frozen_stages < 0:
+            return
+        frozen = [self.stem] + [getattr(self, f'group{g}')
+                                for g in range(1, self.frozen_stages + 1)]
+        if self.frozen_stages == 3:
+            frozen.append(self.norm_out)
+        for m in frozen:
+            m.eval()
+            for p in m.parameters():
+                p.requires_grad = False
+
+    def forward(self, x):
+        x = self.stem(x)
+        feats = [x]
+        for g in range(1, 4):
+            x = getattr(self, f'group{g}')(x)
+            feats.append(x)
+        feats[-1] = self.act_out(self.norm_out(x))
+        return tuple(feats[i] for i in self.out_indices)
+
+    def train(self, mode=True):
+        super().train(mode)
+        self._freeze_stages()
+        if mode and self.norm_eval:
+            for m in self.modules():
+                if isinstance(m, _BatchNorm):
+                    m.eval()
+        return self

@@ -1,0 +1,327 @@
+"""Wider ResNets of "Wider or Deeper: Revisiting the ResNet Model for Visual
+Recognition" (Wu, Shen & van den Hengel): Model A (ResNet-38), A1, A2 and the
+shallower depths 16 and 20, with dilation for output stride 16 or 8."""
+from typing import Optional, Sequence, Union
+
+import torch.nn as nn
+from mmcv.cnn import build_activation_layer, build_conv_layer, build_norm_layer
+from mmengine.model import BaseModule
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from mmwrn.registry import register_model
+from ..utils import PreActResidualUnit
+from ..utils.preact_unit import UNIT_KERNELS
+
+LEVEL_NAMES = ('b2', 'b3', 'b4', 'b5', 'b6', 'b7')
+DILATION_RULES = ('ademxapp', 'iabn')
+
+
+def dilated_max_pool(dilation):
+    """3x3 stride-1 max-pool with the given dilation that keeps the size
+    (``nn.MaxPool2d`` refuses a padding over half its kernel)."""
+    return nn.Sequential(
+        nn.ConstantPad2d(dilation, float('-inf')),
+        nn.MaxPool2d(3, stride=1, dilation=dilation))
+
+
+@register_model
+class WiderResNet(BaseModule):
+    """Wider ResNet backbone (the "RNA" networks; Model A = ResNet-38).
+
+    A 3x3 stem ``conv1a`` followed by six levels ``b2`` .. ``b7`` of
+    pre-activation units (:class:`PreActResidualUnit`) and a final norm +
+    activation ``bn7``. B2-B5 use ``b33`` units, B6-B7 ``b131`` bottlenecks.
+
+    Outputs, selected by ``out_indices`` (strides for output stride 32 / 16 / 8;
+    channels of the default layout):
+
+    =====  ====================================  ========  =============
+    index  feature                               channels  stride
+    =====  ====================================  ========  =============
+    0      stem ``conv1a``                       64        1
+    1      B2 (sum of its last unit)             128       2
+    2      B3                                    256       4
+    3      B4                                    512       8
+    4      B5                                    1024      16 / 16 / 8
+    5      B6                                    2048      32 / 16 / 8
+    6      B7 after ``bn7`` + activation         4096      32 / 16 / 8
+    =====  ====================================  ========  =============
+
+    Index 6 is what the paper's classifier and segmentation head consume;
+    indices 1-5 are the raw residual sums (pre-activation networks apply norm
+    and activation at the start of the next unit). With Model A and
+    ``pool_padding=0`` the sizes are ``floor`` rather than ``ceil`` of the
+    input size over the stride (224 -> 111, 55, 27, 13, 6).
+
+    Args:
+        depth (int, optional): 16, 20 or 38: the number of units per level
+            (see ``arch_settings``). ``None`` when ``num_units`` gives a
+            custom layout. Default: 38.
+        variant (str): How B2-B6 downsample (``downsample_settings``):
+            ``'a'`` 3x3/2 max-pool before each of B2-B6 (Model A);
+            ``'a1'`` stride 2 in the first unit of each of B2-B6 (Model A1,
+            the authors' recommendation); ``'a2'`` max-pool before B2 and B3,
+            strided first unit in B4-B6 (IABN's ``WiderResNetA2``).
+            Default: ``'a1'``.
+        in_channels (int): Input image channels. Default: 3.
+        stem_channels (int): Channels of ``conv1a``. Default: 64.
+        num_units (Sequence[int], optional): Units in each of the six levels,
+            for a custom layout (then pass ``depth=None``). Default: None.
+        channels (Sequence[Sequence[int]], optional): Conv output channels of
+            the units of each of the six levels: two entries make a ``b33``
+            unit, three a ``b131`` bottleneck. Default: None (the paper's
+            ``level_channels``).
+        width_multiplier (float | Sequence[float]): ademxapp's width
+            multiplier, one value or one each for the stem and B2-B5. As in
+            ademxapp, widths are scaled and capped at 1024, B5's first conv is
+            at least as wide as B4 and its second at least as wide as its
+            first; B6 and B7 are not widened. Cannot be combined with
+            ``channels``. Default: 1.0.
+        output_stride (int): 32, 16 (B6 downsampling replaced by dilation)
+            or 8 (B5 and B6). Default: 32.
+        dilation_rule (str): How dilation is placed when ``output_stride`` <
+            32. ``'ademxapp'`` (the authors' released ``_s8`` models): the
+            first conv of a de-strided level's first unit keeps the previous
+            dilation, every later conv of the level gets the new one.
+            ``'iabn'`` (IABN / NVIDIA ports): every conv of the level gets the
+            new dilation. Under both rules a max-pool whose downsampling is
+            removed becomes a 3x3 stride-1 max-pool dilated by the previous
+            dilation, as in ademxapp. Default: ``'ademxapp'``.
+        drop_rates (Sequence[float]): Dropout before the last conv of every
+            unit, one rate per level B2-B7. The paper's segmentation networks
+            use ``(0, 0, 0, 0, 0.3, 0.5)``, its classifiers zeros.
+            Default: ``(0, ) * 6``.
+        dropout_type (str): ``'element'`` (``nn.Dropout``, ademxapp) or
+            ``'channel'`` (``nn.Dropout2d``, IABN). Default: ``'element'``.
+        pool_padding (int): Padding of Model A / A2's 3x3/2 max-pools, 1 or 0.
+            The released Model A weights reproduce their accuracy only with 0
+            (an MXNet pooling change). Default: 1.
+        out_indices (Sequence[int]): Outputs to return, in this order, from
+            0 (stem) to 6 (B7 after ``bn7``); negative indices count from the
+            end. Default: ``(6, )``.
+        frozen_stages (int): -1 freezes nothing, 0 the stem, k in 1-6 the
+            stem and levels B2 .. B(k+1) (6 includes ``bn7``): parameters stop
+            requiring gradients and norm layers stay in eval mode.
+            Default: -1.
+        norm_eval (bool): Keep all norm layers in eval mode (frozen running
+            statistics) while training; their affine parameters still train.
+            Default: False.
+        with_cp (bool): Checkpoint every unit to save activation memory
+            (same outputs, gradients and BN statistics). Default: False.
+        conv_cfg (dict, optional): Conv layer config. Default: None (Conv2d).
+        norm_cfg (dict): Norm layer config, e.g. ``dict(type='SyncBN')`` or
+            ``dict(type='GN', num_groups=32)``. ``eps=1.001e-5`` reproduces
+            ademxapp's (MXNet's) BN. Default: ``dict(type='BN',
+            requires_grad=True)``.
+        act_cfg (dict): Activation config.
+            Default: ``dict(type='ReLU', inplace=True)``.
+        init_cfg (dict or list[dict], optional): Initialization config.
+            Default: Kaiming normal (fan_out) for convs, weight 1 / bias 0 for
+            norm layers. ``dict(type='Pretrained', checkpoint=...,
+            prefix='backbone.')`` loads the backbone of a trained model.
+    """
+
+    arch_settings = {
+        16: (1, 1, 1, 1, 1, 1),
+        20: (1, 1, 1, 3, 1, 1),
+        38: (3, 3, 6, 3, 1, 1),
+    }
+    level_channels = ((128, 128), (256, 256), (512, 512), (512, 1024),
+                      (512, 1024, 2048), (1024, 2048, 4096))
+    # how each of B2..B7 reduces the resolution by 2: 'pool' (3x3/2 max-pool
+    # before the level), 'stride' (first unit strided) or None
+    downsample_settings = {
+        'a': ('pool', 'pool', 'pool', 'pool', 'pool', None),
+        'a1': ('stride', 'stride', 'stride', 'stride', 'stride', None),
+        'a2': ('pool', 'pool', 'stride', 'stride', 'stride', None),
+    }
+    # levels (0 = B2) whose downsampling becomes dilation, per output stride
+    dilated_levels = {32: (), 16: (4, ), 8: (3, 4)}
+
+    def __init__(self,
+                 depth: Optional[int] = 38,
+                 variant: str = 'a1',
+                 in_channels: int = 3,
+                 stem_channels: int = 64,
+                 num_units: Optional[Sequence[int]] = None,
+                 channels: Optional[Sequence[Sequence[int]]] = None,
+                 width_multiplier: Union[float, Sequence[float]] = 1.0,
+                 output_stride: int = 32,
+                 dilation_rule: str = 'ademxapp',
+                 drop_rates: Sequence[float] = (0., ) * 6,
+                 dropout_type: str = 'element',
+                 pool_padding: int = 1,
+                 out_indices: Sequence[int] = (6, ),
+                 frozen_stages: int = -1,
+                 norm_eval: bool = False,
+                 with_cp: bool = False,
+                 conv_cfg: Optional[dict] = None,
+                 norm_cfg: dict = dict(type='BN', requires_grad=True),
+                 act_cfg: dict = dict(type='ReLU', inplace=True),
+                 init_cfg=[
+                     dict(type='Kaiming', layer='Conv2d'),
+                     dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm'])
+                 ]):
+        super().__init__(init_cfg=init_cfg)
+        num_units = self._resolve_units(depth, num_units)
+        stem_channels, channels = self._resolve_channels(
+            stem_channels, channels, width_multiplier)
+        if variant not in self.downsample_settings:
+            raise KeyError(f'invalid variant {variant!r} for WiderResNet; valid: '
+                           f'{tuple(self.downsample_settings)}')
+        if output_stride not in self.dilated_levels:
+            raise ValueError(f'output_stride must be one of '
+                             f'{tuple(self.dilated_levels)}, got {output_stride}')
+        if dilation_rule not in DILATION_RULES:
+            raise ValueError(f'dilation_rule must be one of {DILATION_RULES}, '
+                             f'got {dilation_rule!r}')
+        if len(drop_rates) != 6:
+            raise ValueError(f'drop_rates needs one rate per level B2-B7 (6), '
+                             f'got {tuple(drop_rates)}')
+        if pool_padding not in (0, 1):
+            raise ValueError(f'pool_padding must be 0 or 1, got {pool_padding}')
+        if not -1 <= frozen_stages <= 6:
+            raise ValueError(f'frozen_stages must be in -1..6, got {frozen_stages}')
+        self.out_indices = self._resolve_out_indices(out_indices)
+
+        self.depth = 1 + sum(n * len(c) for n, c in zip(num_units, channels)) + 1
+        self.variant = variant
+        self.num_units = num_units
+        self.channels = channels
+        self.output_stride = output_stride
+        self.dilation_rule = dilation_rule
+        self.frozen_stages = frozen_stages
+        self.norm_eval = norm_eval
+        self.with_cp = with_cp
+        self.feat_channels = (stem_channels, ) + tuple(c[-1] for c in channels)
+        self.out_channels = tuple(self.feat_channels[i] for i in self.out_indices)
+
+        self.conv1a = build_conv_layer(
+            conv_cfg, in_channels, stem_channels, 3, padding=1, bias=False)
+        downsample = self.downsample_settings[variant]
+        dilated = self.dilated_levels[output_stride]
+        # dilation of every conv, per level and unit: what the tests check
+        self.conv_dilations = []
+        dilation = 1
+        ch_in = stem_channels
+        for i, name in enumerate(LEVEL_NAMES):
+            ds = downsample[i]
+            new_dilation = dilation * 2 if ds and i in dilated else dilation
+            if ds == 'pool':
+                pool = (dilated_max_pool(dilation) if i in dilated
+                        else nn.MaxPool2d(3, stride=2, padding=pool_padding))
+                self.add_module(f'pool{i + 2}', pool)
+            kernels = UNIT_KERNELS[len(channels[i])]
+            units, level_dilations = [], []
+            for u in range(num_units[i]):
+                dils = [new_dilation] * len(kernels)
+                if (u == 0 and ds == 'stride' and i in dilated
+                        and dilation_rule == 'ademxapp'):
+                    dils[0] = dilation
+                dils = tuple(d if k > 1 else 1 for d, k in zip(dils, kernels))
+                units.append(PreActResidualUnit(
+                    ch_in, channels[i],
+                    stride=2 if u == 0 and ds == 'stride' and i not in dilated else 1,
+                    dilations=dils,
+                    drop_rate=drop_rates[i],
+                    dropout_type=dropout_type,
+                    conv_cfg=conv_cfg,
+                    norm_cfg=norm_cfg,
+                    act_cfg=act_cfg,
+                    with_cp=with_cp))
+                level_dilations.append(dils)
+                ch_in = channels[i][-1]
+            self.add_module(name, nn.Sequential(*units))
+            self.conv_dilations.append(tuple(level_dilations))
+            dilation = new_dilation
+        self.bn7 = build_norm_layer(norm_cfg, ch_in)[1]
+        self.act7 = build_activation_layer(act_cfg)
+        self._freeze_stages()
+
+    def _resolve_units(self, depth, num_units):
+        if num_units is None:
+            if depth not in self.arch_settings:
+                raise KeyError(f'invalid depth {depth} for WiderResNet; valid: '
+                               f'{tuple(self.arch_settings)} (or depth=None with '
+                               f'num_units for a custom layout)')
+            return self.arch_settings[depth]
+        num_units = tuple(num_units)
+        if len(num_units) != 6 or any(not isinstance(n, int) or n < 1 for n in num_units):
+            raise ValueError(f'num_units needs six positive ints (B2-B7), got {num_units}')
+        if depth is not None and self.arch_settings.get(depth) != num_units:
+            raise ValueError(f'num_units {num_units} contradicts depth {depth} '
+                             f'({self.arch_settings.get(depth)}); pass depth=None '
+                             'for a custom layout')
+        return num_units
+
+    def _resolve_channels(self, stem_channels, channels, width_multiplier):
+        if channels is not None:
+            if width_multiplier != 1.0:
+                raise ValueError('give either channels or width_multiplier, not both')
+            channels = tuple(tuple(c) for c in channels)
+            if len(channels) != 6 or any(len(c) not in UNIT_KERNELS for c in channels):
+                raise ValueError(
+                    'channels needs six levels (B2-B7) of 2 (b33) or 3 (b131) '
+                    f'conv widths, got {channels}')
+            return stem_channels, channels
+        widths = width_multiplier
+        if isinstance(widths, (int, float)):
+            widths = (float(widths), ) * 5
+        widths = tuple(widths)
+        if len(widths) != 5 or any(w <= 0 for w in widths):
+            raise ValueError('width_multiplier is one positive number or five '
+                             f'(stem, B2, B3, B4, B5), got {width_multiplier}')
+
+        def widen(base, width, floor=0):  # ademxapp's rule
+            return max(floor, min(1024, int(base * width)))
+
+        stem = widen(stem_channels, widths[0])
+        b2, b3, b4 = (widen(c[0], w) for c, w in zip(self.level_channels, widths[1:4]))
+        b5a = widen(512, widths[4], b4)
+        b5b = widen(1024, widths[4], b5a)
+        return stem, ((b2, b2), (b3, b3), (b4, b4), (b5a, b5b)) + self.level_channels[4:]
+
+    @staticmethod
+    def _resolve_out_indices(out_indices):
+        if isinstance(out_indices, int):
+            out_indices = (out_indices, )
+        valid = range(-7, 7)
+        if len(out_indices) == 0 or any(i not in valid for i in out_indices):
+            raise ValueError(f'out_indices must be a non-empty sequence of 0 (stem) .. '
+                             f'6 (B7 after bn7) or -7 .. -1, got {out_indices}')
+        resolved = tuple(i % 7 for i in out_indices)
+        if len(set(resolved)) != len(resolved):
+            raise ValueError(f'out_indices has duplicates: {out_indices}')
+        return resolved
+
+    def _freeze_stages(self):
+        if self.frozen_stages < 0:
+            return
+        frozen = [self.conv1a] + [getattr(self, n) for n in LEVEL_NAMES[:self.frozen_stages]]
+        if self.frozen_stages == 6:
+            frozen.append(self.bn7)
+        for m in frozen:
+            m.eval()
+            for p in m.parameters():
+                p.requires_grad = False
+
+    def forward(self, x):
+        x = self.conv1a(x)
+        feats = [x]
+        for i, name in enumerate(LEVEL_NAMES):
+            pool = getattr(self, f'pool{i + 2}', None)
+            if pool is not None:
+                x = pool(x)
+            x = getattr(self, name)(x)
+            feats.append(x)
+        feats[-1] = self.act7(self.bn7(x))
+        return tuple(feats[i] for i in self.out_indices)
+
+    def train(self, mode=True):
+        super().train(mode)
+        self._freeze_stages()
+        if mode and self.norm_eval:
+            for m in self.modules():
+                if isinstance(m, _BatchNorm):
+                    m.eval()
+        return self

@@ -1,0 +1,3 @@
+from .two_conv_head import TwoConvHead
+
+__all__ = ['TwoConvHead']

@@ -1,0 +1,84 @@
+"""The segmentation head of "Wider or Deeper" (the paper's "2 conv." head)."""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmcv.cnn import ConvModule
+from mmseg.models.decode_heads.decode_head import BaseDecodeHead
+
+from mmwrn.registry import register_model
+
+
+@register_model(hosts=('mmseg', ))
+class TwoConvHead(BaseDecodeHead):
+    """The paper's "2 conv." head: ``conv6a`` (3x3, dilation 12, 4096 -> 512,
+    with bias, ReLU, no norm) then the classifier ``conv_seg`` (3x3,
+    dilation 12, with bias).
+
+    By default the loss is computed as in ademxapp: at the head's output
+    resolution (1/8 of the input for an output-stride-8 backbone) against the
+    labels nearest-subsampled to that size (``F.interpolate`` 'nearest': the
+    top-left pixel of each cell), instead of mmseg's default of upsampling the
+    logits to the label size.
+
+    Args:
+        in_channels (int): Input channels (B7 after bn7). Default: 4096.
+        channels (int): Channels of ``conv6a``. Default: 512.
+        kernel_size (int): Kernel of ``conv6a``. Default: 3.
+        dilation (int): Dilation of ``conv6a``. Default: 12.
+        classifier_kernel_size (int): Kernel of ``conv_seg``. Default: 3.
+        classifier_dilation (int): Dilation of ``conv_seg``. Default: 12.
+        loss_at_feature_resolution (bool): Subsample the labels to the logits
+            (ademxapp) rather than upsample the logits to the labels (mmseg).
+            Default: True.
+        dropout_ratio (float): Dropout before ``conv_seg``; the paper uses
+            none. Default: 0.
+        **kwargs: The other arguments of mmseg's ``BaseDecodeHead``
+            (``num_classes``, ``norm_cfg`` (None: no norm, as the paper),
+            ``act_cfg``, ``loss_decode``, ``sampler``, ``align_corners``, ...).
+    """
+
+    def __init__(self,
+                 in_channels=4096,
+                 channels=512,
+                 kernel_size=3,
+                 dilation=12,
+                 classifier_kernel_size=3,
+                 classifier_dilation=12,
+                 loss_at_feature_resolution=True,
+                 dropout_ratio=0.,
+                 **kwargs):
+        super().__init__(in_channels, channels, dropout_ratio=dropout_ratio, **kwargs)
+        for name, k in (('kernel_size', kernel_size),
+                        ('classifier_kernel_size', classifier_kernel_size)):
+            if k % 2 != 1:
+                raise ValueError(f'{name} must be odd, got {k}')
+        self.loss_at_feature_resolution = loss_at_feature_resolution
+        self._label_size = None
+        self.conv6a = ConvModule(
+            self.in_channels, self.channels, kernel_size,
+            padding=dilation * (kernel_size - 1) // 2, dilation=dilation,
+            conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg, act_cfg=self.act_cfg)
+        self.conv_seg = nn.Conv2d(
+            self.channels, self.out_channels, classifier_kernel_size,
+            padding=classifier_dilation * (classifier_kernel_size - 1) // 2,
+            dilation=classifier_dilation)
+
+    def forward(self, inputs):
+        return self.cls_seg(self.conv6a(self._transform_inputs(inputs)))
+
+    def loss_by_feat(self, seg_logits, batch_data_samples):
+        if not self.loss_at_feature_resolution:
+            return super().loss_by_feat(seg_logits, batch_data_samples)
+        # mmseg then resizes the logits to the (subsampled) label size: identity
+        self._label_size = seg_logits.shape[2:]
+        try:
+            return super().loss_by_feat(seg_logits, batch_data_samples)
+        finally:
+            self._label_size = None
+
+    def _stack_batch_gt(self, batch_data_samples):
+        labels = super()._stack_batch_gt(batch_data_samples)
+        if self._label_size is None:
+            return labels
+        return F.interpolate(labels.float(), size=self._label_size,
+                             mode='nearest').to(labels.dtype)

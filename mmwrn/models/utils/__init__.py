@@ -1,0 +1,3 @@
+from .preact_unit import PreActResidualUnit
+
+__all__ = ['PreActResidualUnit']

@@ -1,0 +1,152 @@
+"""The pre-activation ("identity mapping") residual unit shared by every mmwrn
+backbone: Wider ResNets (``b33`` and ``b131`` units) and WRN-d-k (``b33``)."""
+from contextlib import contextmanager
+from typing import Optional, Sequence
+
+import torch.nn as nn
+import torch.utils.checkpoint as cp
+from mmcv.cnn import build_activation_layer, build_conv_layer, build_norm_layer
+from mmengine.model import BaseModule
+from torch.nn.modules.batchnorm import _BatchNorm
+
+# kernel sizes of the convs of each unit type, keyed by its number of convs
+UNIT_KERNELS = {2: (3, 3), 3: (1, 3, 1)}
+UNIT_TYPES = {2: 'b33', 3: 'b131'}
+DROPOUT_TYPES = {'element': nn.Dropout, 'channel': nn.Dropout2d}
+
+
+@contextmanager
+def _running_stats_kept(module):
+    """Restore the BN running statistics of ``module`` on exit.
+
+    The recomputation of a checkpointed unit in backward must not update the
+    running statistics a second time (which would make ``with_cp`` change the
+    trained model)."""
+    bns = [m for m in module.modules()
+           if isinstance(m, _BatchNorm) and m.track_running_stats and m.training]
+    saved = [(m.running_mean.clone(), m.running_var.clone(),
+              m.num_batches_tracked.clone()) for m in bns]
+    try:
+        yield
+    finally:
+        for m, (mean, var, count) in zip(bns, saved):
+            m.running_mean.copy_(mean)
+            m.running_var.copy_(var)
+            m.num_batches_tracked.copy_(count)
+
+
+class PreActResidualUnit(BaseModule):
+    """Pre-activation residual unit.
+
+    Every conv is preceded by norm -> activation; the last one also by dropout
+    when ``drop_rate > 0``. Convs have no bias and there is no activation after
+    the addition. The shortcut is the raw input when shape is unchanged,
+    otherwise a 1x1 conv (no norm, no bias, the unit's stride) applied to the
+    output of the unit's first norm-activation.
+
+    Args:
+        in_channels (int): Input channels.
+        channels (Sequence[int]): Output channels of each conv: two for a
+            ``b33`` unit (3x3, 3x3), three for a ``b131`` bottleneck
+            (1x1, 3x3, 1x1).
+        stride (int): Stride of the first conv and of the projection shortcut.
+            Default: 1.
+        dilations (Sequence[int], optional): Dilation of each conv, one entry
+            per conv. 1x1 convs must use 1. Default: all 1.
+        drop_rate (float): Dropout probability before the last conv.
+            Default: 0.
+        dropout_type (str): ``'element'`` (``nn.Dropout``, as ademxapp and
+            WRN) or ``'channel'`` (``nn.Dropout2d``, as IABN).
+            Default: ``'element'``.
+        conv_cfg (dict, optional): Config of the convs. Default: None (Conv2d).
+        norm_cfg (dict): Config of the norm layers. Default: ``dict(type='BN')``.
+        act_cfg (dict): Config of the activations.
+            Default: ``dict(type='ReLU', inplace=True)``.
+        with_cp (bool): Checkpoint the unit (recompute it in backward) to save
+            memory. Outputs, gradients and BN statistics are the same as
+            without. Default: False.
+        init_cfg (dict or list[dict], optional): Initialization config.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 channels: Sequence[int],
+                 stride: int = 1,
+                 dilations: Optional[Sequence[int]] = None,
+                 drop_rate: float = 0.,
+                 dropout_type: str = 'element',
+                 conv_cfg: Optional[dict] = None,
+                 norm_cfg: dict = dict(type='BN'),
+                 act_cfg: dict = dict(type='ReLU', inplace=True),
+                 with_cp: bool = False,
+                 init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        channels = tuple(channels)
+        if len(channels) not in UNIT_KERNELS:
+            raise ValueError(
+                f'a unit has 2 convs (b33) or 3 convs (b131), got channels={channels}')
+        kernels = UNIT_KERNELS[len(channels)]
+        dilations = tuple(dilations) if dilations is not None else (1, ) * len(channels)
+        if len(dilations) != len(channels):
+            raise ValueError(f'dilations {dilations} must have one entry per conv '
+                             f'({len(channels)})')
+        for k, d in zip(kernels, dilations):
+            if k == 1 and d != 1:
+                raise ValueError(f'1x1 convs take no dilation, got dilations={dilations} '
+                                 f'for kernels {kernels}')
+        if not 0 <= drop_rate < 1:
+            raise ValueError(f'drop_rate must be in [0, 1), got {drop_rate}')
+        if dropout_type not in DROPOUT_TYPES:
+            raise ValueError(f'dropout_type must be one of {tuple(DROPOUT_TYPES)}, '
+                             f'got {dropout_type!r}')
+
+        self.in_channels = in_channels
+        self.channels = channels
+        self.unit_type = UNIT_TYPES[len(channels)]
+        self.stride = stride
+        self.dilations = dilations
+        self.with_cp = with_cp
+        self.num_convs = len(channels)
+
+        ch_in = in_channels
+        for i, (ch, k, d) in enumerate(zip(channels, kernels, dilations), 1):
+            self.add_module(f'norm{i}', build_norm_layer(norm_cfg, ch_in)[1])
+            self.add_module(f'act{i}', build_activation_layer(act_cfg))
+            self.add_module(f'conv{i}', build_conv_layer(
+                conv_cfg, ch_in, ch, k,
+                stride=stride if i == 1 else 1,
+                padding=d * (k - 1) // 2,
+                dilation=d,
+                bias=False))
+            ch_in = ch
+        self.dropout = DROPOUT_TYPES[dropout_type](drop_rate) if drop_rate > 0 else None
+        if stride != 1 or in_channels != channels[-1]:
+            self.shortcut = build_conv_layer(
+                conv_cfg, in_channels, channels[-1], 1, stride=stride, bias=False)
+        else:
+            self.shortcut = None
+
+    def _forward(self, x):
+        preact = self.act1(self.norm1(x))
+        shortcut = x if self.shortcut is None else self.shortcut(preact)
+        out = self.conv1(preact)
+        for i in range(2, self.num_convs + 1):
+            out = getattr(self, f'act{i}')(getattr(self, f'norm{i}')(out))
+            if i == self.num_convs and self.dropout is not None:
+                out = self.dropout(out)
+            out = getattr(self, f'conv{i}')(out)
+        return out + shortcut
+
+    def forward(self, x):
+        if not (self.with_cp and x.requires_grad):
+            return self._forward(x)
+        recomputing = []
+
+        def run(inp):
+            if recomputing:
+                with _running_stats_kept(self):
+                    return self._forward(inp)
+            recomputing.append(True)
+            return self._forward(inp)
+
+        return cp.checkpoint(run, x, use_reentrant=False)

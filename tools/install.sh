@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Set up everything mmwrn needs, idempotently, in the active virtual environment
+# or, when none is active, in <repo>/.venv:
+#   torch/torchvision, mmcv 2.1.0 compiled WITH its ops against that torch,
+#   mmengine, mmsegmentation, mmpretrain, ftfy, regex and mmwrn (editable, tests extra).
+# A second run checks the environment and returns in seconds.
+#
+# Environment variables:
+#   MMWRN_CACHE       where built mmcv wheels are kept, keyed by torch and Python
+#                     version (default ~/.cache/mmwrn)
+#   MMWRN_MMCV_CUDA=1 also compile mmcv's CUDA ops (much slower; mmwrn needs none)
+#   MAX_JOBS          parallel compile jobs for mmcv (default: number of cores)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=tools/env.sh
+source "$ROOT/tools/env.sh"
+log() { echo "[mmwrn install] $*"; }
+
+MMCV_VERSION=2.1.0
+CACHE=${MMWRN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mmwrn}
+PIP=("$PY" -m pip --disable-pip-version-check)
+
+req_hash() {
+    cat "$ROOT"/requirements/*.txt "$ROOT/setup.py" | sha256sum | cut -c1-16
+}
+
+# Prints "ok" when mmcv $MMCV_VERSION with compiled ops built against the
+# installed torch is importable, otherwise the reason it is not usable.
+mmcv_state() {
+    "$PY" - "$MMCV_VERSION" <<'PY'
+import importlib, sys
+want = sys.argv[1]
+try:
+    import torch
+except Exception as e:
+    sys.exit(print(f'torch not importable ({e})'))
+try:
+    import mmcv
+    from mmcv import version
+except Exception as e:
+    sys.exit(print(f'mmcv not importable ({e.__class__.__name__}: {e})'))
+if mmcv.__version__ != want:
+    sys.exit(print(f'mmcv {mmcv.__version__} installed, {want} required'))
+try:
+    importlib.import_module('mmcv._ext')
+except Exception as e:
+    sys.exit(print(f'mmcv has no compiled ops (mmcv._ext: {e})'))
+built = getattr(version, 'built_with_torch', None)
+if built != torch.__version__:
+    sys.exit(print(f'mmcv was built against torch {built or "unknown"}, '
+                   f'torch {torch.__version__} is installed'))
+print('ok')
+PY
+}
+
+STAMP="$VENV/.mmwrn-install-stamp"
+if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$(req_hash)" ]] \
+        && [[ "$(mmcv_state)" == ok ]] \
+        && "$PY" -c "import mmwrn, mmseg.models, mmpretrain.models" 2>/dev/null; then
+    log "environment $VENV is up to date"
+    exit 0
+fi
+
+log "installing torch and torchvision (requirements/torch.txt)"
+"${PIP[@]}" install -q -r "$ROOT/requirements/torch.txt"
+log "installing build tools for mmcv (requirements/build.txt)"
+"${PIP[@]}" install -q -r "$ROOT/requirements/build.txt"
+
+state=$(mmcv_state)
+if [[ "$state" != ok ]]; then
+    log "mmcv needs (re)installing: $state"
+    TORCH_VERSION=$("$PY" -c 'import torch; print(torch.__version__)')
+    PY_TAG=$("$PY" -c 'import sys; print("py%d%d" % sys.version_info[:2])')
+    WHEEL_DIR="$CACHE/wheels/mmcv-$MMCV_VERSION-torch-$TORCH_VERSION-$PY_TAG"
+    [[ "${MMWRN_MMCV_CUDA:-0}" == 1 ]] && WHEEL_DIR="$WHEEL_DIR-cuda"
+    wheel=$(ls "$WHEEL_DIR"/mmcv-*.whl 2>/dev/null | head -n1 || true)
+    if [[ -z "$wheel" ]]; then
+        log "no cached mmcv wheel for torch $TORCH_VERSION in $WHEEL_DIR"
+        log "COMPILING mmcv $MMCV_VERSION with its ops: this takes about 10 minutes on 2 cores"
+        src=$(mktemp -d)
+        "${PIP[@]}" download -q --no-deps --no-binary :all: --no-build-isolation \
+            "mmcv==$MMCV_VERSION" -d "$src"
+        tar -xzf "$src"/mmcv-"$MMCV_VERSION".tar.gz -C "$src"
+        pkg="$src/mmcv-$MMCV_VERSION"
+        # torch >= 2.6 headers need C++20; mmcv 2.1.0 hard-codes C++17
+        sed -i 's/-std=c++17/-std=c++20/g' "$pkg/setup.py"
+        # record the torch this build is for, so a later torch change is detected
+        echo "built_with_torch = '$TORCH_VERSION'" >> "$pkg/mmcv/version.py"
+        if [[ "${MMWRN_MMCV_CUDA:-0}" == 1 ]]; then cuda=(FORCE_CUDA=1); else cuda=(FORCE_CUDA=0 CUDA_VISIBLE_DEVICES=); fi
+        mkdir -p "$WHEEL_DIR"
+        (cd "$pkg" && env MMCV_WITH_OPS=1 "${cuda[@]}" MAX_JOBS="${MAX_JOBS:-$(nproc)}" \
+            "${PIP[@]}" wheel -q --no-deps --no-build-isolation --no-cache-dir . -w "$WHEEL_DIR")
+        rm -rf "$src"
+        wheel=$(ls "$WHEEL_DIR"/mmcv-*.whl | head -n1)
+        log "built $wheel"
+    else
+        log "using cached $wheel"
+    fi
+    "${PIP[@]}" install -q --force-reinstall --no-deps "$wheel"
+    "${PIP[@]}" install -q "$wheel"   # mmcv's own dependencies
+    state=$(mmcv_state)
+    if [[ "$state" != ok ]]; then
+        log "ERROR: mmcv is still not usable after installing $wheel: $state"
+        log "delete $WHEEL_DIR and run again to rebuild it"
+        exit 1
+    fi
+fi
+log "mmcv $MMCV_VERSION with compiled ops: ok"
+
+log "installing mmengine, mmsegmentation, mmpretrain and mmwrn (editable, with test extras)"
+"${PIP[@]}" install -q --no-build-isolation -e "$ROOT[tests]"
+"$PY" -c "import mmwrn, mmseg.models, mmpretrain.models" \
+    || { log "ERROR: the stack does not import"; exit 1; }
+req_hash > "$STAMP"
+log "done: $VENV ($("$PY" -c 'import torch, mmcv, mmseg, mmpretrain, mmengine; print(f"torch {torch.__version__}, mmcv {mmcv.__version__}, mmengine {mmengine.__version__}, mmseg {mmseg.__version__}, mmpretrain {mmpretrain.__version__}")'))"
