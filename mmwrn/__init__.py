@@ -1,6 +1,9 @@
 """mmwrn: the Wider ResNet-38 family (Wu, Shen & van den Hengel) and Wide ResNets
-for mmsegmentation and mmpretrain. Importing mmwrn registers its models."""
-from . import models  # noqa: F401  (registers the models)
+for mmsegmentation and mmpretrain. Importing mmwrn registers its models and
+makes mmengine's checkpoint loading work, weights-only, on torch >= 2.6."""
+from . import checkpoint, models  # noqa: F401  (models: registers them)
 from .version import __version__
 
-__all__ = ['__version__', 'models']
+checkpoint.install()
+
+__all__ = ['__version__', 'models', 'checkpoint']

@@ -1,5 +1,7 @@
-# The paper's optimiser: SGD momentum 0.9, weight decay 5e-4, bias-type
-# parameters (conv biases and BN beta) at 2x lr and without weight decay.
+# mmseg's 40k-iteration poly schedule with the paper's optimiser: SGD momentum
+# 0.9, weight decay 5e-4, bias-type parameters (conv biases and BN beta) at 2x
+# lr and without weight decay.
+_base_ = ['mmseg::_base_/schedules/schedule_40k.py']
 optimizer = dict(type='SGD', lr=0.0016, momentum=0.9, weight_decay=0.0005)
 optim_wrapper = dict(
     type='OptimWrapper',

@@ -1,0 +1,105 @@
+"""Applies tools/train.py and tools/test.py command-line flags to a config, the
+way mmseg's and mmpretrain's own tools do (chosen by the config's
+``default_scope``)."""
+import os.path as osp
+
+import torch
+from mmengine.logging import print_log
+
+HOSTS = ('mmseg', 'mmpretrain')
+
+
+def config_host(cfg):
+    scope = cfg.get('default_scope')
+    if scope not in HOSTS:
+        raise ValueError(f'{cfg.filename}: default_scope must be one of {HOSTS} '
+                         f'(inherit mmseg::_base_/default_runtime.py or '
+                         f'mmpretrain::_base_/default_runtime.py), got {scope!r}')
+    return scope
+
+
+def setup_cfg(cfg, args, mode):
+    """Return ``cfg`` updated with the flags in ``args`` for ``mode`` 'train' or
+    'test'."""
+    host = config_host(cfg)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(cfg.filename))[0])
+    _use_gloo_without_cuda(cfg)
+    if mode == 'train':
+        _setup_train(cfg, args)
+    else:
+        cfg.load_from = args.checkpoint
+        _setup_test(cfg, args, host)
+    return cfg
+
+
+def _use_gloo_without_cuda(cfg):
+    dist_cfg = cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
+    if (cfg.launcher != 'none' and not torch.cuda.is_available()
+            and dist_cfg.get('backend', 'nccl') == 'nccl'):
+        print_log('no CUDA device: using the gloo backend instead of nccl', 'current')
+        dist_cfg['backend'] = 'gloo'
+
+
+def _setup_train(cfg, args):
+    if args.amp:
+        wrapper = cfg.optim_wrapper
+        if wrapper.get('type', 'OptimWrapper') == 'AmpOptimWrapper':
+            print_log('AMP training is already enabled in the config', 'current')
+        else:
+            wrapper.type = 'AmpOptimWrapper'
+            wrapper.setdefault('loss_scale', 'dynamic')
+    if args.resume == 'auto':
+        cfg.resume = True
+        cfg.load_from = None
+    elif args.resume is not None:
+        cfg.resume = True
+        cfg.load_from = args.resume
+    if args.auto_scale_lr:
+        if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):
+            raise RuntimeError(f'{cfg.filename} has no auto_scale_lr.base_batch_size; '
+                               '--auto-scale-lr needs it')
+        cfg.auto_scale_lr.enable = True
+    if args.no_validate:
+        cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+
+
+def _setup_test(cfg, args, host):
+    if args.show or args.show_dir:
+        hooks = cfg.get('default_hooks', {})
+        if 'visualization' not in hooks:
+            raise RuntimeError(f'{cfg.filename}: --show/--show-dir need a '
+                               'visualization hook in default_hooks')
+        vis = hooks['visualization']
+        if host == 'mmseg':
+            vis.update(draw=True, interval=1)
+            if args.show_dir:
+                cfg.visualizer['save_dir'] = args.show_dir
+        else:
+            vis.update(enable=True, interval=1)
+            if args.show_dir:
+                vis['out_dir'] = args.show_dir
+        if args.show:
+            vis.update(show=True, wait_time=args.wait_time)
+    if args.out:
+        if host == 'mmseg':
+            cfg.test_evaluator['output_dir'] = args.out
+            cfg.test_evaluator['keep_results'] = True
+        else:
+            evaluators = cfg.test_evaluator
+            evaluators = list(evaluators) if isinstance(evaluators, (list, tuple)) else [evaluators]
+            cfg.test_evaluator = evaluators + [dict(type='DumpResults', out_file_path=args.out)]
+    if args.tta:
+        if 'tta_pipeline' not in cfg:
+            raise RuntimeError(f'{cfg.filename} has no tta_pipeline for --tta')
+        cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+        if host == 'mmseg':
+            cfg.tta_model.module = cfg.model
+            cfg.model = cfg.tta_model
+        else:
+            cfg.model = dict(type='AverageClsScoreTTA', module=cfg.model)

@@ -1,0 +1,149 @@
+"""Small deterministic segmentation datasets in the real folder layouts of
+PASCAL VOC (+ SBD aug), Cityscapes, ADE20K and PASCAL Context, for the demo
+job and the tests. Scenes are textured shapes of several classes on a
+textured background, written as real JPEG/PNG files."""
+import os
+import os.path as osp
+
+import cv2
+import numpy as np
+from PIL import Image
+
+# colour and texture of each foreground class (class 1 = SHAPES[0], ...)
+_TEXTURES = ('stripes', 'checker', 'dots', 'plain')
+
+
+def _palette(n):
+    rng = np.random.RandomState(1234)
+    pal = rng.randint(0, 255, size=(256, 3)).astype(np.uint8)
+    pal[0] = (0, 0, 0)
+    return pal[:max(n, 256)]
+
+
+def render_scene(rng, height, width, num_classes, max_shapes=4):
+    """Return an RGB uint8 image and a label map (0 = background,
+    1..num_classes-1 = shape classes; each class has its own colour, shape and
+    texture)."""
+    yy, xx = np.mgrid[0:height, 0:width]
+    img = np.empty((height, width, 3), np.float32)
+    img[:] = rng.uniform(90, 140, size=3)
+    img += rng.normal(0, 12, size=(height, width, 1))  # background texture
+    label = np.zeros((height, width), np.uint8)
+    for _ in range(rng.randint(1, max_shapes + 1)):
+        cls = rng.randint(1, num_classes)
+        cy, cx = rng.uniform(0.15, 0.85) * height, rng.uniform(0.15, 0.85) * width
+        r = rng.uniform(0.1, 0.25) * min(height, width)
+        kind = cls % 3
+        if kind == 0:  # disc
+            mask = (yy - cy)**2 + (xx - cx)**2 <= r**2
+        elif kind == 1:  # square
+            mask = (abs(yy - cy) <= r) & (abs(xx - cx) <= r)
+        else:  # triangle
+            mask = (yy >= cy - r) & (yy <= cy + r) & (abs(xx - cx) <= (yy - cy + r) / 2)
+        colour = np.array(_palette(num_classes)[cls], np.float32) * 0.6 + 60
+        texture = _TEXTURES[cls % len(_TEXTURES)]
+        if texture == 'stripes':
+            pattern = ((xx + yy) // 4 % 2)[..., None] * 50.
+        elif texture == 'checker':
+            pattern = ((xx // 5 + yy // 5) % 2)[..., None] * 50.
+        elif texture == 'dots':
+            pattern = ((xx % 6 < 2) & (yy % 6 < 2))[..., None] * 60.
+        else:
+            pattern = 0.
+        img[mask] = (colour + pattern + rng.normal(0, 6, size=(height, width, 3)))[mask]
+        label[mask] = cls
+    return np.clip(img, 0, 255).astype(np.uint8), label
+
+
+def _write_jpg(path, rgb):
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    cv2.imwrite(path, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 95])
+
+
+def _write_png(path, arr, palette=None):
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    img = Image.fromarray(arr)
+    if palette is not None:
+        img = img.convert('P')
+        img.putpalette(palette.flatten().tolist())
+    img.save(path)
+
+
+def _scenes(seed, count, size, num_classes):
+    rng = np.random.RandomState(seed)
+    for i in range(count):
+        h = size + rng.randint(-size // 8, size // 8 + 1)
+        w = size + rng.randint(-size // 8, size // 8 + 1)
+        yield i, *render_scene(rng, h, w, num_classes)
+
+
+def make_voc(root, num_train=40, num_val=10, size=96, num_classes=21, seed=0):
+    """VOCdevkit/VOC2012 with SegmentationClass (train + val), SegmentationClassAug
+    (the SBD aug set) and their ImageSets, as mmseg's pascal_voc12_aug config expects.
+    Returns the data root (``<root>/VOCdevkit/VOC2012``)."""
+    data_root = osp.join(root, 'VOCdevkit', 'VOC2012')
+    pal = _palette(num_classes)
+    names = {'train': [], 'val': [], 'aug': []}
+    splits = [('train', num_train), ('val', num_val), ('aug', num_train)]
+    for s, (split, count) in enumerate(splits):
+        for i, img, label in _scenes(seed * 10 + s, count, size, num_classes):
+            name = f'2007_{split}{i:05d}'
+            # VOC marks object boundaries with 255 (ignored)
+            edges = cv2.morphologyEx(label, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)) > 0
+            label = np.where(edges, 255, label).astype(np.uint8)
+            _write_jpg(osp.join(data_root, 'JPEGImages', name + '.jpg'), img)
+            seg_dir = 'SegmentationClassAug' if split == 'aug' else 'SegmentationClass'
+            _write_png(osp.join(data_root, seg_dir, name + '.png'), label,
+                       None if split == 'aug' else pal)
+            names[split].append(name)
+    sets = osp.join(data_root, 'ImageSets', 'Segmentation')
+    os.makedirs(sets, exist_ok=True)
+    for split, lst in names.items():
+        with open(osp.join(sets, f'{split}.txt'), 'w') as f:
+            f.write('\n'.join(lst) + '\n')
+    return data_root
+
+
+def make_cityscapes(root, num_train=6, num_val=2, size=64, seed=0):
+    """cityscapes/leftImg8bit and gtFine with ``*_gtFine_labelTrainIds.png``
+    (19 classes, 255 ignored)."""
+    data_root = osp.join(root, 'cityscapes')
+    for s, (split, count) in enumerate((('train', num_train), ('val', num_val))):
+        for i, img, label in _scenes(seed * 10 + s, count, size, 20):
+            label = np.where(label == 0, 255, label - 1).astype(np.uint8)
+            stem = f'{split}city_000000_{i:06d}'
+            _write_png(osp.join(data_root, 'leftImg8bit', split, f'{split}city',
+                                stem + '_leftImg8bit.png'), img)
+            _write_png(osp.join(data_root, 'gtFine', split, f'{split}city',
+                                stem + '_gtFine_labelTrainIds.png'), label)
+    return data_root
+
+
+def make_ade20k(root, num_train=6, num_val=2, size=64, seed=0):
+    """ade/ADEChallengeData2016 with images/ and annotations/ (0 = other,
+    ignored through reduce_zero_label; classes 1..150)."""
+    data_root = osp.join(root, 'ade', 'ADEChallengeData2016')
+    for s, (split, count) in enumerate((('training', num_train), ('validation', num_val))):
+        for i, img, label in _scenes(seed * 10 + s, count, size, 151):
+            name = f'ADE_{split}_{i:08d}'
+            _write_jpg(osp.join(data_root, 'images', split, name + '.jpg'), img)
+            _write_png(osp.join(data_root, 'annotations', split, name + '.png'), label)
+    return data_root
+
+
+def make_pascal_context(root, num_train=6, num_val=2, size=64, seed=0):
+    """VOCdevkit/VOC2010 with SegmentationClassContext (0 = background, 1..59)
+    and ImageSets/SegmentationContext, for both the 60- and 59-class datasets."""
+    data_root = osp.join(root, 'VOCdevkit', 'VOC2010')
+    sets = osp.join(data_root, 'ImageSets', 'SegmentationContext')
+    os.makedirs(sets, exist_ok=True)
+    for s, (split, count) in enumerate((('train', num_train), ('val', num_val))):
+        names = []
+        for i, img, label in _scenes(seed * 10 + s, count, size, 60):
+            name = f'2008_{split}{i:05d}'
+            _write_jpg(osp.join(data_root, 'JPEGImages', name + '.jpg'), img)
+            _write_png(osp.join(data_root, 'SegmentationClassContext', name + '.png'), label)
+            names.append(name)
+        with open(osp.join(sets, f'{split}.txt'), 'w') as f:
+            f.write('\n'.join(names) + '\n')
+    return data_root
