@@ -1,0 +1,22 @@
+# mmseg's DeepLabV3+ on WiderResNet-38 A2 at output stride 8, as NVIDIA's port: ASPP
+# on B7 (4096 ch), low-level branch (48 ch) from B2 (128 ch, stride 2: backbone output 0,
+# which mmseg's head always takes); aux on B5.
+_base_ = ['mmseg::_base_/models/deeplabv3plus_r50-d8.py']
+custom_imports = dict(imports=['mmwrn'], allow_failed_imports=False)
+norm_cfg = dict(type='SyncBN', requires_grad=True)
+model = dict(
+    pretrained=None,
+    backbone=dict(
+        _delete_=True,
+        type='WiderResNet',
+        depth=38,
+        variant='a2',
+        output_stride=8,
+        out_indices=(1, 4, 6),
+        norm_cfg=norm_cfg,
+        init_cfg=dict(
+            type='Pretrained',
+            checkpoint='checkpoints/wider-resnet38-a1_in1k.pth',
+            prefix='backbone.')),
+    decode_head=dict(in_channels=4096, in_index=2, c1_in_channels=128),
+    auxiliary_head=dict(in_channels=1024, in_index=1))

@@ -1,0 +1,21 @@
+# mmseg's FCN head on WiderResNet-38 A1, output stride 8: decode head on B7 (after
+# bn7, 4096 ch), auxiliary head on B5 (1024 ch, stride 8) as ResNet's stage 3.
+_base_ = ['mmseg::_base_/models/fcn_r50-d8.py']
+custom_imports = dict(imports=['mmwrn'], allow_failed_imports=False)
+norm_cfg = dict(type='SyncBN', requires_grad=True)
+model = dict(
+    pretrained=None,
+    backbone=dict(
+        _delete_=True,
+        type='WiderResNet',
+        depth=38,
+        variant='a1',
+        output_stride=8,
+        out_indices=(4, 6),
+        norm_cfg=norm_cfg,
+        init_cfg=dict(
+            type='Pretrained',
+            checkpoint='checkpoints/wider-resnet38-a1_in1k.pth',
+            prefix='backbone.')),
+    decode_head=dict(in_channels=4096, in_index=1),
+    auxiliary_head=dict(in_channels=1024, in_index=0))
