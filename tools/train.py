@@ -17,7 +17,7 @@ from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import mmwrn  # noqa: E402,F401  (registers models, safe checkpoint loading)
-from mmwrn.utils.launch import setup_cfg  # noqa: E402
+from mmwrn.utils.launch import init_cpu_distributed, setup_cfg  # noqa: E402
 
 
 def parse_args():
@@ -52,6 +52,7 @@ def main():
     args = parse_args()
     cfg = Config.fromfile(args.config)
     cfg = setup_cfg(cfg, args, mode='train')
+    init_cpu_distributed(cfg)
     runner = (Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg))
     runner.train()
 

@@ -39,11 +39,29 @@ def setup_cfg(cfg, args, mode):
 
 
 def _use_gloo_without_cuda(cfg):
+    """Distributed runs on a machine without CUDA: gloo instead of nccl, DDP
+    without device ids."""
+    if cfg.launcher == 'none' or torch.cuda.is_available():
+        return
     dist_cfg = cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
-    if (cfg.launcher != 'none' and not torch.cuda.is_available()
-            and dist_cfg.get('backend', 'nccl') == 'nccl'):
+    if dist_cfg.get('backend', 'nccl') == 'nccl':
         print_log('no CUDA device: using the gloo backend instead of nccl', 'current')
         dist_cfg['backend'] = 'gloo'
+    wrapper = cfg.get('model_wrapper_cfg') or dict(
+        type='MMDistributedDataParallel', broadcast_buffers=False,
+        find_unused_parameters=cfg.get('find_unused_parameters', False))
+    wrapper.setdefault('device_ids', None)
+    cfg.model_wrapper_cfg = wrapper
+
+
+def init_cpu_distributed(cfg):
+    """mmengine's pytorch launcher calls ``torch.cuda.set_device``, which fails
+    without a GPU. There, start the process group ourselves (torchrun's env://
+    variables); the Runner then uses it."""
+    import torch.distributed as dist
+    if cfg.launcher != 'pytorch' or torch.cuda.is_available() or dist.is_initialized():
+        return
+    dist.init_process_group(backend=cfg.env_cfg.dist_cfg.get('backend', 'gloo'))
 
 
 def _setup_train(cfg, args):
