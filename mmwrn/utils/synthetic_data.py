@@ -147,3 +147,64 @@ def make_pascal_context(root, num_train=6, num_val=2, size=64, seed=0):
         with open(osp.join(sets, f'{split}.txt'), 'w') as f:
             f.write('\n'.join(names) + '\n')
     return data_root
+
+
+def _class_image(rng, cls, size):
+    """An image whose class is visible: class-specific colour and texture."""
+    img, _ = render_scene(rng, size, size, 2, max_shapes=1)
+    colour = _palette(64)[cls + 1].astype(np.float32)
+    yy, xx = np.mgrid[0:size, 0:size]
+    pattern = ((xx * (cls % 3 + 1) + yy * (cls % 2)) // 3 % 2)[..., None] * 60.
+    out = 0.5 * img + 0.5 * (colour + pattern)
+    return np.clip(out + rng.normal(0, 8, out.shape), 0, 255).astype(np.uint8)
+
+
+def make_imagenet(root, num_classes=4, num_train=4, num_val=2, size=64, seed=0):
+    """imagenet/ in mmpretrain's ImageNet layout: train/<wnid>/*.JPEG,
+    val/*.JPEG and meta/{train,val}.txt (``path label`` lines)."""
+    data_root = osp.join(root, 'imagenet')
+    rng = np.random.RandomState(seed)
+    os.makedirs(osp.join(data_root, 'meta'), exist_ok=True)
+    lines = {'train': [], 'val': []}
+    for cls in range(num_classes):
+        wnid = f'n{cls:08d}'
+        for i in range(num_train):
+            rel = f'{wnid}/{wnid}_{i}.JPEG'
+            _write_jpg(osp.join(data_root, 'train', rel), _class_image(rng, cls, size))
+            lines['train'].append(f'{rel} {cls}')
+        for i in range(num_val):
+            rel = f'ILSVRC2012_val_{cls * num_val + i:08d}.JPEG'
+            _write_jpg(osp.join(data_root, 'val', rel), _class_image(rng, cls, size))
+            lines['val'].append(f'{rel} {cls}')
+    for split, lst in lines.items():
+        with open(osp.join(data_root, 'meta', f'{split}.txt'), 'w') as f:
+            f.write('\n'.join(lst) + '\n')
+    return data_root
+
+
+def make_cifar(root, num_classes=10, num_train=20, num_test=10, seed=0):
+    """cifar-10-batches-py (num_classes=10) or cifar-100-python (100) in the real
+    pickled batch format (uint8 N x 3072 rows, channel-major 32x32)."""
+    import pickle
+    rng = np.random.RandomState(seed)
+    ten = num_classes == 10
+    folder = osp.join(root, 'cifar-10-batches-py' if ten else 'cifar-100-python')
+    os.makedirs(folder, exist_ok=True)
+    label_key = 'labels' if ten else 'fine_labels'
+
+    def batch(n):
+        labels = [i % num_classes for i in range(n)]
+        data = np.stack([_class_image(rng, c % 8, 32).transpose(2, 0, 1).reshape(-1)
+                         for c in labels])
+        return {'data': data, label_key: labels}
+
+    train_files = [f'data_batch_{i}' for i in range(1, 6)] if ten else ['train']
+    for name in train_files:
+        with open(osp.join(folder, name), 'wb') as f:
+            pickle.dump(batch(num_train // len(train_files)), f)
+    with open(osp.join(folder, 'test_batch' if ten else 'test'), 'wb') as f:
+        pickle.dump(batch(num_test), f)
+    names = [f'class{i}' for i in range(num_classes)]
+    with open(osp.join(folder, 'batches.meta' if ten else 'meta'), 'wb') as f:
+        pickle.dump({'label_names' if ten else 'fine_label_names': names}, f)
+    return root

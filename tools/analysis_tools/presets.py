@@ -7,31 +7,15 @@ the stride of each output 0-6 (stem, B2 .. B7) measured on a 224x224 input.
 """
 import argparse
 
+import os.path as osp
+import sys
+
 import torch
-import torch.nn as nn
 
-from mmwrn.models import WiderResNet
+sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
 
-
-def count_macs(model, input_shape):
-    """Multiply-adds of every Conv2d and Linear, counted with forward hooks on
-    the meta device (no real computation)."""
-    total = [0]
-
-    def hook(module, inputs, output):
-        if isinstance(module, nn.Conv2d):
-            k = module.kernel_size[0] * module.kernel_size[1]
-            total[0] += output.numel() * module.in_channels // module.groups * k
-        else:
-            total[0] += output.numel() * module.in_features
-
-    handles = [m.register_forward_hook(hook) for m in model.modules()
-               if isinstance(m, (nn.Conv2d, nn.Linear))]
-    with torch.no_grad():
-        outs = model(torch.empty(*input_shape, device='meta'))
-    for h in handles:
-        h.remove()
-    return total[0], outs
+from mmwrn.models import WiderResNet  # noqa: E402
+from mmwrn.utils.complexity import count_macs, count_params  # noqa: E402
 
 
 def preset_rows(depths=(38, 20, 16), dilated=True):
@@ -42,7 +26,7 @@ def preset_rows(depths=(38, 20, 16), dilated=True):
         with torch.device('meta'):  # no memory, no random init
             model = WiderResNet(depth=depth, variant=variant, output_stride=os,
                                 out_indices=range(7))
-        params = sum(p.numel() for p in model.parameters())
+        params = count_params(model)
         macs, outs = count_macs(model, (1, 3, 224, 224))
         strides = [224 // o.shape[-1] for o in outs]
         yield dict(preset=f'wider-resnet{depth}-{variant}', output_stride=os,

@@ -1,0 +1,12 @@
+# CIFAR-100: WRN-40-4 (no dropout) with the WRN recipe: SGD Nesterov 0.9, lr 0.1 x0.2 at
+# epochs 60/120/160, 200 epochs, wd 5e-4, batch 128, reflect-pad crop + flip, WRN
+# normalisation. Expected (WRN paper) test error: 22.89 %.
+_base_ = [
+    '../_base_/models/wrn-28-10_cifar.py',
+    '../_base_/datasets/cifar100_bs128_wrn.py',
+    '../_base_/schedules/cifar_bs128_wrn-200e.py',
+    'mmpretrain::_base_/default_runtime.py',
+]
+model = dict(
+    backbone=dict(depth=40, widen_factor=4, drop_rate=0),
+    head=dict(num_classes=100, in_channels=256))
