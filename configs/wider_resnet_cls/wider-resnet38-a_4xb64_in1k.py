@@ -3,7 +3,7 @@
 # linearly to ~0 over 90 epochs, random-sized crop 224 (8-100%, bicubic), colour jitter
 # 0.4, PCA lighting 0.1, flip; test at shorter side 320 + centre crop 320 (the paper's).
 # Expected (ademxapp, single 320 crop): top-1 / top-5 error 19.20 / 4.73 (80.80 / 95.27 acc).
-# Model A's released weights need pool_padding=0 (see the converter); trained here: padding 1.
+# Unpadded max-pools (224 -> 111 -> 55 -> 27 -> 13 -> 6), as the released weights.
 # Other GPU counts: tools/train.py --auto-scale-lr (base batch 256).
 _base_ = [
     '../_base_/models/wider-resnet38-a1_cls.py',
@@ -11,4 +11,5 @@ _base_ = [
     '../_base_/schedules/imagenet_bs256_nesterov-linear-90e.py',
     'mmpretrain::_base_/default_runtime.py',
 ]
-model = dict(backbone=dict(depth=38, variant='a'))
+# pool_padding=0: as ademxapp trained Model A (its released weights need it)
+model = dict(backbone=dict(depth=38, variant='a', pool_padding=0))

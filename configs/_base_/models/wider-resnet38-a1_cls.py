@@ -3,7 +3,9 @@
 custom_imports = dict(imports=['mmwrn'], allow_failed_imports=False)
 model = dict(
     type='ImageClassifier',
-    backbone=dict(type='WiderResNet', depth=38, variant='a1', out_indices=(6, )),
+    # BN eps 1.001e-5 = MXNet's: the authors' released weights need it
+    backbone=dict(type='WiderResNet', depth=38, variant='a1', out_indices=(6, ),
+                  norm_cfg=dict(type='BN', eps=1.001e-5)),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(
         type='LinearClsHead',

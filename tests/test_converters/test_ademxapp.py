@@ -1,0 +1,115 @@
+"""ademxapp MXNet weights -> mmwrn, checked against MXNet's own forward
+(fixtures made with MXNet 1.9.1 by tests/data/ademxapp/make_fixture.py)."""
+import os.path as osp
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+
+from mmwrn.converters import NDArrayFileError, load_ndarray_list
+from tests.seg_utils import ROOT
+
+FIX = osp.join(ROOT, 'tests', 'data', 'ademxapp')
+LAYOUT = dict(depth=None, num_units=(1, 3, 1, 2, 1, 1), stem_channels=8,
+              channels=((8, 8), (8, 8), (16, 16), (16, 32), (16, 32, 64), (32, 64, 128)),
+              norm_cfg=dict(type='BN', eps=1.001e-5))
+CLS = {'a1': 'wider-resnet38-a1_4xb64_in1k.py', 'a': 'wider-resnet38-a_4xb64_in1k.py'}
+SEG = 'twoconv_wider-resnet38-a1-d8_4xb4-40k_voc12aug-504x504.py'
+
+
+def fixture_config(tmp_path, kind, variant='a1', output_stride=8):
+    if kind == 'cls':
+        cfg = Config.fromfile(osp.join(ROOT, 'configs', 'wider_resnet_cls', CLS[variant]))
+        cfg.model.backbone.update(LAYOUT)
+        cfg.model.head.update(num_classes=10, in_channels=128)
+    else:
+        cfg = Config.fromfile(osp.join(ROOT, 'configs', 'wider_resnet_seg', SEG))
+        cfg.model.backbone.update(LAYOUT, output_stride=output_stride, init_cfg=None)
+        cfg.model.decode_head.update(in_channels=128, channels=32, num_classes=5)
+    path = str(tmp_path / f'{kind}_{variant}_s{output_stride}.py')
+    cfg.dump(path)
+    return path
+
+
+def convert(src, dst, config, check=True):
+    out = subprocess.run([sys.executable, 'tools/model_converters/ademxapp2mmwrn.py',
+                          osp.join(FIX, src) if not osp.isabs(src) else src, str(dst),
+                          '--config', config], cwd=ROOT, capture_output=True, text=True)
+    if check:
+        assert out.returncode == 0, out.stdout + out.stderr
+    return out
+
+
+def test_reader_reads_mxnet_files():
+    params = load_ndarray_list(osp.join(FIX, 'rna-a1_cls5.params'))
+    assert len(params) == 115 and params['arg:conv1a_weight'].shape == (8, 3, 3, 3)
+    assert params['arg:conv1a_weight'].dtype == np.float32
+    assert params['aux:bn7_moving_var'].shape == (128, )
+
+
+@pytest.mark.parametrize('variant', ['a1', 'a'])
+def test_classifier_matches_mxnet(tmp_path, variant):
+    import mmpretrain
+    config = fixture_config(tmp_path, 'cls', variant)
+    ckpt = tmp_path / 'cls.pth'
+    out = convert(f'rna-{variant}_cls10.params', ckpt, config)
+    assert 'not converted' not in out.stdout and 'missing' not in out.stdout
+    model = mmpretrain.get_model(config, pretrained=str(ckpt)).eval()
+    x = torch.from_numpy(np.load(osp.join(FIX, 'input.npy')))
+    with torch.no_grad():
+        logits = model(x, mode='tensor')
+    expected = np.load(osp.join(FIX, f'rna-{variant}_cls10_out.npy'))
+    np.testing.assert_allclose(logits.numpy(), expected, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize('output_stride', [8, 16])
+def test_segmentor_matches_mxnet(tmp_path, output_stride):
+    from mmseg.apis import init_model
+    config = fixture_config(tmp_path, 'seg', output_stride=output_stride)
+    ckpt = tmp_path / 'seg.pth'
+    convert('rna-a1_cls5.params', ckpt, config)
+    model = init_model(config, str(ckpt), device='cpu')
+    assert model.dataset_meta['classes'][0] == 'background'  # meta.dataset_meta (VOC)
+    x = torch.from_numpy(np.load(osp.join(FIX, 'input.npy')))
+    with torch.no_grad():
+        logits = model(x, mode='tensor')
+    expected = np.load(osp.join(FIX, f'rna-a1_cls5_s{output_stride}_out.npy'))
+    assert logits.shape == expected.shape
+    np.testing.assert_allclose(logits.numpy(), expected, rtol=1e-4, atol=1e-4)
+
+
+def test_refuses_wrong_files_and_configs(tmp_path):
+    cls_cfg = fixture_config(tmp_path, 'cls')
+    torch.save({'state_dict': {}}, tmp_path / 'torch.pth')
+    out = convert(str(tmp_path / 'torch.pth'), tmp_path / 'x.pth', cls_cfg, check=False)
+    assert out.returncode != 0 and 'not an MXNet NDArray list file' in out.stderr
+    out = convert('rna-a1_cls5.params', tmp_path / 'x.pth', cls_cfg, check=False)
+    assert out.returncode != 0 and 'holds a segmentor' in out.stderr
+    # right kind, wrong widths: every mismatching tensor is named
+    real = osp.join(ROOT, 'configs', 'wider_resnet_cls', CLS['a1'])
+    out = convert('rna-a1_cls10.params', tmp_path / 'x.pth', real, check=False)
+    assert out.returncode != 0 and 'backbone.conv1a.weight: converted (8, 3, 3, 3), ' \
+        'model (64, 3, 3, 3)' in out.stderr
+    # ademxapp's BN eps
+    cfg = Config.fromfile(cls_cfg)
+    cfg.model.backbone.norm_cfg = dict(type='BN')
+    cfg.dump(str(tmp_path / 'eps.py'))
+    out = convert('rna-a1_cls10.params', tmp_path / 'x.pth', str(tmp_path / 'eps.py'),
+                  check=False)
+    assert out.returncode != 0 and 'eps 1.001e-5' in out.stderr
+    with open(tmp_path / 'trunc.params', 'wb') as f:
+        f.write(open(osp.join(FIX, 'rna-a1_cls10.params'), 'rb').read()[:5000])
+    with pytest.raises(NDArrayFileError, match='truncated'):
+        load_ndarray_list(str(tmp_path / 'trunc.params'))
+
+
+def test_reports_unused_parameters(tmp_path):
+    """An extra parameter in the source is listed, not silently dropped."""
+    from mmwrn.converters import convert_ademxapp
+    params = load_ndarray_list(osp.join(FIX, 'rna-a1_cls10.params'))
+    params['arg:fc_extra_weight'] = np.zeros((2, 2), np.float32)
+    _, unused, kind = convert_ademxapp(params)
+    assert kind == 'classifier' and unused == ['fc_extra_weight']

@@ -1,0 +1,49 @@
+"""Prepare a trained checkpoint for release, as the hosts' publish tools do:
+keep only the weights and meta (drop optimizer, schedulers and message hub) and
+append the first 8 hex digits of the file's sha256 to its name.
+
+    python tools/publish_model.py IN.pth OUT.pth   # writes OUT-<sha256[:8]>.pth
+"""
+import argparse
+import hashlib
+import os
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..'))
+
+import torch  # noqa: E402
+
+from mmwrn.checkpoint import safe_load  # noqa: E402
+
+KEEP = ('state_dict', 'meta')
+
+
+def publish(src, out):
+    checkpoint = safe_load(src, map_location='cpu')
+    if not isinstance(checkpoint, dict) or 'state_dict' not in checkpoint:
+        raise ValueError(f'{src} is not an mmengine checkpoint (no state_dict)')
+    dropped = sorted(set(checkpoint) - set(KEEP))
+    slim = {k: checkpoint[k] for k in KEEP if k in checkpoint}
+    torch.save(slim, out)
+    with open(out, 'rb') as f:
+        sha = hashlib.sha256(f.read()).hexdigest()
+    final = f'{osp.splitext(out)[0]}-{sha[:8]}.pth'
+    os.replace(out, final)
+    print(f'dropped {dropped}; wrote {final}')
+    return final
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('in_file')
+    parser.add_argument('out_file')
+    args = parser.parse_args()
+    try:
+        publish(args.in_file, args.out_file)
+    except (ValueError, FileNotFoundError) as e:
+        sys.exit(f'error: {e}')
+
+
+if __name__ == '__main__':
+    main()
