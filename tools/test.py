@@ -8,18 +8,18 @@
 for classification a pickle file of the predictions (mmpretrain).
 """
 import argparse
-import os
 import os.path as osp
 import sys
 
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..'))
 
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import Config  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import mmwrn  # noqa: E402,F401
-from mmwrn.utils.launch import init_cpu_distributed, setup_cfg  # noqa: E402
+from mmwrn.utils.launch import (add_launch_args, init_cpu_distributed,  # noqa: E402
+                                parse_launch_args, setup_cfg)
 
 
 def parse_args():
@@ -32,16 +32,8 @@ def parse_args():
     parser.add_argument('--show-dir', help='directory to save painted results')
     parser.add_argument('--wait-time', type=float, default=2, help='show interval (s)')
     parser.add_argument('--tta', action='store_true', help='test time augmentation')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override settings of the config, key=value (xxx=yyy)')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_launch_args(parser)
+    return parse_launch_args(parser)
 
 
 def main():

@@ -6,18 +6,18 @@ mmwrn's models. The flags are mmseg's and mmpretrain's train.py flags.
         [--launcher {none,pytorch,slurm,mpi}]
 """
 import argparse
-import os
 import os.path as osp
 import sys
 
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..'))
 
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import Config  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import mmwrn  # noqa: E402,F401  (registers models, safe checkpoint loading)
-from mmwrn.utils.launch import init_cpu_distributed, setup_cfg  # noqa: E402
+from mmwrn.utils.launch import (add_launch_args, init_cpu_distributed,  # noqa: E402
+                                parse_launch_args, setup_cfg)
 
 
 def parse_args():
@@ -35,17 +35,8 @@ def parse_args():
                         '(the config\'s auto_scale_lr.base_batch_size)')
     parser.add_argument('--no-validate', action='store_true',
                         help='do not validate during training')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override settings of the config, key=value (xxx=yyy)')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
-    # torchrun passes --local-rank (or LOCAL_RANK in the environment)
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_launch_args(parser)
+    return parse_launch_args(parser)
 
 
 def main():

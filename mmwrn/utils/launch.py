@@ -1,12 +1,32 @@
 """Applies tools/train.py and tools/test.py command-line flags to a config, the
 way mmseg's and mmpretrain's own tools do (chosen by the config's
 ``default_scope``)."""
+import os
 import os.path as osp
 
 import torch
+from mmengine.config import DictAction
 from mmengine.logging import print_log
 
 HOSTS = ('mmseg', 'mmpretrain')
+
+
+def add_launch_args(parser):
+    """The flags tools/train.py and tools/test.py share; also exports
+    LOCAL_RANK for launchers that pass --local-rank."""
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override settings of the config, key=value (xxx=yyy)')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    # torchrun passes --local-rank (or LOCAL_RANK in the environment)
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def parse_launch_args(parser):
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
 
 
 def config_host(cfg):

@@ -122,11 +122,12 @@ class WideResNet(BaseModule):
 
     def forward(self, x):
         x = self.stem(x)
-        feats = [x]
+        feats = {0: x} if 0 in self.out_indices else {}
         for g in range(1, 4):
             x = getattr(self, f'group{g}')(x)
-            feats.append(x)
-        feats[-1] = self.act_out(self.norm_out(x))
+            if g in self.out_indices and g < 3:
+                feats[g] = x
+        feats[3] = self.act_out(self.norm_out(x))
         return tuple(feats[i] for i in self.out_indices)
 
     def train(self, mode=True):

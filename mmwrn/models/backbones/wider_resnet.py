@@ -307,14 +307,16 @@ class WiderResNet(BaseModule):
 
     def forward(self, x):
         x = self.conv1a(x)
-        feats = [x]
-        for i, name in enumerate(LEVEL_NAMES):
-            pool = getattr(self, f'pool{i + 2}', None)
+        # keep only the requested outputs alive (lower peak memory in inference)
+        feats = {0: x} if 0 in self.out_indices else {}
+        for i, name in enumerate(LEVEL_NAMES, 1):
+            pool = getattr(self, f'pool{i + 1}', None)
             if pool is not None:
                 x = pool(x)
             x = getattr(self, name)(x)
-            feats.append(x)
-        feats[-1] = self.act7(self.bn7(x))
+            if i in self.out_indices and i < 6:
+                feats[i] = x
+        feats[6] = self.act7(self.bn7(x))
         return tuple(feats[i] for i in self.out_indices)
 
     def train(self, mode=True):

@@ -1,9 +1,11 @@
 """The pre-activation ("identity mapping") residual unit shared by every mmwrn
 backbone: Wider ResNets (``b33`` and ``b131`` units) and WRN-d-k (``b33``)."""
 from contextlib import contextmanager
+from functools import partial
 from typing import Optional, Sequence
 
 import torch.nn as nn
+import torch.nn.functional as F
 import torch.utils.checkpoint as cp
 from mmcv.cnn import build_activation_layer, build_conv_layer, build_norm_layer
 from mmengine.model import BaseModule
@@ -13,6 +15,15 @@ from torch.nn.modules.batchnorm import _BatchNorm
 UNIT_KERNELS = {2: (3, 3), 3: (1, 3, 1)}
 UNIT_TYPES = {2: 'b33', 3: 'b131'}
 DROPOUT_TYPES = {'element': nn.Dropout, 'channel': nn.Dropout2d}
+
+
+def _functional(act):
+    """The functional form of a parameter-free activation module."""
+    if type(act) is nn.ReLU:
+        return partial(F.relu, inplace=act.inplace)
+    if type(act) is nn.LeakyReLU:
+        return partial(F.leaky_relu, negative_slope=act.negative_slope, inplace=act.inplace)
+    return act
 
 
 @contextmanager
@@ -108,10 +119,18 @@ class PreActResidualUnit(BaseModule):
         self.with_cp = with_cp
         self.num_convs = len(channels)
 
+        act = build_activation_layer(act_cfg)
+        # a parameter-free activation is one module shared by the stages, called
+        # through its functional form where it has one (no per-call module cost)
+        self.shared_act = not any(True for _ in act.parameters())
+        if self.shared_act:
+            self.act = act
+            self._act_fn = _functional(act)
         ch_in = in_channels
         for i, (ch, k, d) in enumerate(zip(channels, kernels, dilations), 1):
             self.add_module(f'norm{i}', build_norm_layer(norm_cfg, ch_in)[1])
-            self.add_module(f'act{i}', build_activation_layer(act_cfg))
+            if not self.shared_act:
+                self.add_module(f'act{i}', build_activation_layer(act_cfg))
             self.add_module(f'conv{i}', build_conv_layer(
                 conv_cfg, ch_in, ch, k,
                 stride=stride if i == 1 else 1,
@@ -126,16 +145,22 @@ class PreActResidualUnit(BaseModule):
         else:
             self.shortcut = None
 
+    def _activate(self, x, i):
+        if self.shared_act:
+            return self._act_fn(x)
+        return getattr(self, f'act{i}')(x)
+
     def _forward(self, x):
-        preact = self.act1(self.norm1(x))
+        preact = self._activate(self.norm1(x), 1)
         shortcut = x if self.shortcut is None else self.shortcut(preact)
         out = self.conv1(preact)
         for i in range(2, self.num_convs + 1):
-            out = getattr(self, f'act{i}')(getattr(self, f'norm{i}')(out))
+            out = self._activate(getattr(self, f'norm{i}')(out), i)
             if i == self.num_convs and self.dropout is not None:
                 out = self.dropout(out)
             out = getattr(self, f'conv{i}')(out)
-        return out + shortcut
+        # in place: a conv's backward does not need its output
+        return out.add_(shortcut)
 
     def forward(self, x):
         if not (self.with_cp and x.requires_grad):

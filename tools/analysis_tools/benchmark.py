@@ -1,0 +1,352 @@
+"""Benchmark mmwrn side by side with a plain PyTorch implementation of the same
+network and with the peers a user would pick instead.
+
+    python tools/analysis_tools/benchmark.py {cls,seg} [--config CONFIG]
+        [--batch 2] [--size 224] [--warmup 2] [--repeats 5] [--modes train infer]
+        [--impls mmwrn plain peer] [--channels-last] [--amp {bf16,fp16}]
+        [--with-cp] [--frozen-bn] [--compile] [--device cpu|cuda]
+
+* ``mmwrn``: the config's model as OpenMMLab builds it (ImageClassifier /
+  EncoderDecoder), default configs/wider_resnet_cls/wider-resnet38-a1_4xb64_in1k.py
+  and the paper's VOC segmenter (with mmseg's plain cross-entropy, at 1/8);
+* ``plain``: tools/analysis_tools/plain_wider_resnet.py, torch.nn layers only,
+  on the same weights (identical math);
+* ``peer``: mmpretrain's ResNet-152 classifier, or mmseg's ResNetV1c-101-D8
+  with the same "2 conv." head.
+
+A train step is forward + loss + backward + SGD step; inference is a no-grad
+forward. Steps are timed interleaved (mmwrn, plain, peer, mmwrn, ...) after
+warm-up, so that machine drift affects all alike; the table gives the median,
+the spread ((max - min) / median) and the median of the per-round ratios to
+mmwrn. Peak memory is measured in a fresh process per implementation and mode,
+over two steps after a first one: CUDA peak allocated on a GPU, peak RSS on CPU
+(reset through /proc/self/clear_refs); "step memory" is that peak minus the
+memory before those steps (model, optimizer state): activations, gradients and
+workspace.
+"""
+import argparse
+import contextlib
+import multiprocessing as mp
+import os.path as osp
+import statistics
+import sys
+import time
+
+HERE = osp.dirname(osp.abspath(__file__))
+ROOT = osp.join(HERE, '..', '..')
+sys.path.insert(0, ROOT)
+sys.path.insert(0, HERE)
+
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from mmengine.config import Config  # noqa: E402
+from mmengine.registry import DefaultScope  # noqa: E402
+from torch.nn.modules.batchnorm import _BatchNorm  # noqa: E402
+
+DEFAULT_CONFIGS = {
+    'cls': osp.join(ROOT, 'configs', 'wider_resnet_cls', 'wider-resnet38-a1_4xb64_in1k.py'),
+    'seg': osp.join(ROOT, 'configs', 'wider_resnet_seg',
+                    'twoconv_wider-resnet38-a1-d8_4xb4-40k_voc12aug-504x504.py'),
+}
+IMPLS = ('mmwrn', 'plain', 'peer')
+
+
+def rss_mib(field='VmRSS'):
+    """Current (VmRSS) or peak (VmHWM) resident memory of this process."""
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith(field + ':'):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError(f'{field} not in /proc/self/status')
+
+
+def reset_peak_rss():
+    """Linux resets the peak RSS (VmHWM) on writing 5 to clear_refs."""
+    with open('/proc/self/clear_refs', 'w') as f:
+        f.write('5')
+
+
+class Bench:
+    """One implementation: its model, its inputs and its train / infer step."""
+
+    def __init__(self, impl, args):
+        import mmwrn  # noqa: F401
+        self.impl, self.args = impl, args
+        self.device = torch.device(args.device)
+        cfg = Config.fromfile(args.config)
+        torch.manual_seed(0)
+        self.model = getattr(self, f'_build_{args.task}')(impl, cfg).to(self.device)
+        if args.frozen_bn:
+            self.model.train()
+        self.memory_format = torch.channels_last if args.channels_last else torch.contiguous_format
+        self.model = self.model.to(memory_format=self.memory_format)
+        self.step_model = torch.compile(self.model) if args.compile else self.model
+        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=1e-3, momentum=0.9)
+        self.scaler = torch.amp.GradScaler(enabled=args.amp == 'fp16')
+        n, s = args.batch, args.size
+        self.x = torch.randn(n, 3, s, s, device=self.device).to(memory_format=self.memory_format)
+        self.num_classes = 1000 if args.task == 'cls' else 21
+        g = torch.Generator().manual_seed(0)
+        if args.task == 'cls':
+            self.label = torch.randint(0, 1000, (n, ), generator=g).to(self.device)
+        else:
+            self.label = torch.randint(0, 21, (n, s, s), generator=g).to(self.device)
+
+    # builders -------------------------------------------------------------
+    def _build_cls(self, impl, cfg):
+        if impl == 'peer':
+            from mmpretrain.registry import MODELS
+            cfg = dict(type='ImageClassifier', backbone=dict(type='ResNet', depth=152),
+                       neck=dict(type='GlobalAveragePooling'),
+                       head=dict(type='LinearClsHead', num_classes=1000, in_channels=2048))
+            with DefaultScope.overwrite_default_scope('mmpretrain'):
+                return MODELS.build(cfg)
+        mm = self._build_mm(cfg, 'mmpretrain')
+        if impl == 'mmwrn':
+            return mm
+        from plain_wider_resnet import PlainClassifier
+        plain = PlainClassifier(self._plain_backbone(mm.backbone, 32),
+                                cfg.model.head.num_classes)
+        plain.backbone.load_state_dict(mm.backbone.state_dict())
+        plain.fc.load_state_dict(mm.head.fc.state_dict())
+        return plain
+
+    def _build_seg(self, impl, cfg):
+        cfg.model.decode_head.loss_decode = dict(type='CrossEntropyLoss', loss_weight=1.0)
+        if impl == 'peer':
+            head = dict(cfg.model.decode_head, in_channels=2048)
+            cfg.model.backbone = dict(type='ResNetV1c', depth=101, num_stages=4,
+                                      out_indices=(3, ), dilations=(1, 1, 2, 4),
+                                      strides=(1, 2, 1, 1), contract_dilation=True,
+                                      norm_cfg=dict(type='BN', requires_grad=True))
+            cfg.model.decode_head = head
+            return self._build_mm(cfg, 'mmseg')
+        mm = self._build_mm(cfg, 'mmseg')
+        if impl == 'mmwrn':
+            return mm
+        from plain_wider_resnet import PlainSegmenter
+        head = cfg.model.decode_head
+        plain = PlainSegmenter(self._plain_backbone(mm.backbone, mm.backbone.output_stride),
+                               head.num_classes, head.channels, head.dilation)
+        plain.backbone.load_state_dict(mm.backbone.state_dict())
+        plain.conv6a.load_state_dict(mm.decode_head.conv6a.conv.state_dict())
+        plain.conv_seg.load_state_dict(mm.decode_head.conv_seg.state_dict())
+        return plain
+
+    def _build_mm(self, cfg, scope):
+        registry = __import__(f'{scope}.registry', fromlist=['MODELS']).MODELS
+        model_cfg = cfg.model.copy()
+        model_cfg.backbone = dict(model_cfg.backbone, init_cfg=None)
+        if model_cfg.backbone.get('type') == 'WiderResNet':
+            # the same unit configuration for every implementation
+            model_cfg.backbone.update(norm_cfg=dict(type='BN', eps=1e-5),
+                                      drop_rates=(0, ) * 6, norm_eval=False)
+        model_cfg.pop('pretrained', None)
+        with DefaultScope.overwrite_default_scope(scope):
+            model = registry.build(model_cfg)
+        if self.args.with_cp:
+            for m in model.modules():
+                if hasattr(m, 'with_cp'):
+                    m.with_cp = True
+        return model
+
+    def _plain_backbone(self, backbone, output_stride):
+        from plain_wider_resnet import PlainWiderResNet
+        if backbone.variant != 'a1':
+            raise ValueError('the plain implementation covers Model A1 only')
+        plain = PlainWiderResNet(backbone.num_units, backbone.channels,
+                                 backbone.feat_channels[0], output_stride)
+        if self.args.with_cp:
+            plain.forward = _checkpointed_forward(plain)
+        return plain
+
+    # steps ----------------------------------------------------------------
+    def _set_mode(self, train):
+        self.model.train(train)
+        if train and self.args.frozen_bn:
+            for m in self.model.modules():
+                if isinstance(m, _BatchNorm):
+                    m.eval()
+
+    def _autocast(self):
+        if not self.args.amp:
+            return contextlib.nullcontext()
+        dtype = torch.bfloat16 if self.args.amp == 'bf16' else torch.float16
+        return torch.autocast(self.device.type, dtype=dtype)
+
+    def _loss(self):
+        if self.impl == 'plain':
+            out = self.step_model(self.x)
+            label = self.label
+            if label.dim() == 3:  # the paper's loss resolution, as TwoConvHead
+                label = F.interpolate(label[:, None].float(), size=out.shape[2:],
+                                      mode='nearest')[:, 0].long()
+            return F.cross_entropy(out.float(), label, ignore_index=255)
+        losses = self.step_model(self.x, self._data_samples(), mode='loss')
+        return sum(v for k, v in losses.items() if 'loss' in k)
+
+    def _data_samples(self):
+        if not hasattr(self, '_samples'):
+            if self.args.task == 'cls':
+                from mmpretrain.structures import DataSample
+                self._samples = [DataSample().set_gt_label(int(y)) for y in self.label]
+            else:
+                from mmengine.structures import PixelData
+                from mmseg.structures import SegDataSample
+                shape = tuple(self.x.shape[2:])
+                self._samples = [SegDataSample(
+                    metainfo=dict(img_shape=shape, ori_shape=shape, pad_shape=shape),
+                    gt_sem_seg=PixelData(data=y[None])) for y in self.label]
+        return self._samples
+
+    def train_step(self):
+        self._set_mode(True)
+        with self._autocast():
+            loss = self._loss()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+
+    @torch.no_grad()
+    def infer_step(self):
+        self._set_mode(False)
+        with self._autocast():
+            if self.impl == 'plain':
+                self.step_model(self.x)
+            else:
+                self.step_model(self.x, mode='tensor')
+
+    def timed(self, mode):
+        if self.device.type == 'cuda':
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        getattr(self, f'{mode}_step')()
+        if self.device.type == 'cuda':
+            torch.cuda.synchronize()
+        return time.perf_counter() - start
+
+
+def _checkpointed_forward(plain):
+    """The plain backbone with every unit checkpointed (as mmwrn's with_cp)."""
+    import torch.utils.checkpoint as cp
+
+    def forward(x):
+        x = plain.conv1a(x)
+        for name in ('b2', 'b3', 'b4', 'b5', 'b6', 'b7'):
+            for unit in getattr(plain, name):
+                x = cp.checkpoint(unit, x, use_reentrant=False) if x.requires_grad else unit(x)
+        return F.relu(plain.bn7(x), inplace=True)
+    return forward
+
+
+def _memory_child(impl, mode, args, queue):
+    torch.set_num_threads(args.threads)
+    bench = Bench(impl, args)
+    # steady state: the first step's lazy imports and optimizer buffers are base
+    getattr(bench, f'{mode}_step')()
+    if bench.device.type == 'cuda':
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated() / 2**20
+    else:
+        reset_peak_rss()
+        base = rss_mib()
+    for _ in range(2):
+        getattr(bench, f'{mode}_step')()
+    if bench.device.type == 'cuda':
+        peak = torch.cuda.max_memory_allocated() / 2**20
+    else:
+        peak = rss_mib('VmHWM')
+    queue.put((peak, peak - base))
+
+
+def measure_memory(impl, mode, args):
+    ctx = mp.get_context('spawn')
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_memory_child, args=(impl, mode, args, queue))
+    proc.start()
+    proc.join()
+    if proc.exitcode != 0:
+        raise RuntimeError(f'memory measurement of {impl} ({mode}) failed')
+    return queue.get()
+
+
+def run(args):
+    torch.set_num_threads(args.threads)
+    benches = {impl: Bench(impl, args) for impl in args.impls}
+    results = []
+    for mode in args.modes:
+        for bench in benches.values():
+            for _ in range(args.warmup):
+                bench.timed(mode)
+        times = {impl: [] for impl in benches}
+        for _ in range(args.repeats):
+            for impl, bench in benches.items():
+                times[impl].append(bench.timed(mode))
+        for impl in benches:
+            t = times[impl]
+            ratios = [a / b for a, b in zip(t, times[args.impls[0]])]
+            peak, step = measure_memory(impl, mode, args) if args.memory else (None, None)
+            results.append(dict(impl=impl, mode=mode, median=statistics.median(t),
+                                spread=(max(t) - min(t)) / statistics.median(t),
+                                ratio=statistics.median(ratios),
+                                throughput=args.batch / statistics.median(t),
+                                peak=peak, step=step))
+    return results
+
+
+def format_table(results, args):
+    mem = 'CUDA peak allocated' if args.device.startswith('cuda') else 'peak RSS'
+    lines = [f'| impl | mode | median (s) | spread | time / {args.impls[0]} | img/s | '
+             f'{mem} (MiB) | step memory (MiB) |', '|---|---|---|---|---|---|---|---|']
+    for r in results:
+        peak = '-' if r['peak'] is None else f"{r['peak']:.0f}"
+        step = '-' if r['step'] is None else f"{r['step']:.0f}"
+        lines.append(f"| {r['impl']} | {r['mode']} | {r['median']:.3f} | {r['spread']:.1%} "
+                     f"| {r['ratio']:.3f} | {r['throughput']:.2f} | {peak} | {step} |")
+    return '\n'.join(lines)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('task', choices=['cls', 'seg'])
+    parser.add_argument('--config', help='default: the paper model of the task')
+    parser.add_argument('--batch', type=int, default=2)
+    parser.add_argument('--size', type=int, default=224)
+    parser.add_argument('--warmup', type=int, default=2)
+    parser.add_argument('--repeats', type=int, default=5)
+    parser.add_argument('--modes', nargs='+', default=['train', 'infer'],
+                        choices=['train', 'infer'])
+    parser.add_argument('--impls', nargs='+', default=list(IMPLS), choices=IMPLS,
+                        help='ratios are to the first')
+    parser.add_argument('--channels-last', action='store_true')
+    parser.add_argument('--amp', choices=['bf16', 'fp16'])
+    parser.add_argument('--with-cp', action='store_true', help='checkpoint every unit / block')
+    parser.add_argument('--frozen-bn', action='store_true', help='BN in eval mode in training')
+    parser.add_argument('--compile', action='store_true', help='torch.compile the models')
+    parser.add_argument('--no-memory', dest='memory', action='store_false',
+                        help='skip the memory measurement processes')
+    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--threads', type=int, default=torch.get_num_threads())
+    args = parser.parse_args(argv)
+    args.config = args.config or DEFAULT_CONFIGS[args.task]
+    if args.amp == 'fp16' and not args.device.startswith('cuda'):
+        parser.error('--amp fp16 needs a CUDA device; use bf16 on CPU')
+    if args.batch < 1 or args.size < 32 or args.repeats < 1:
+        parser.error('--batch >= 1, --size >= 32 and --repeats >= 1 are required')
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    device = torch.cuda.get_device_name() if args.device.startswith('cuda') else \
+        f'CPU, {args.threads} threads'
+    print(f'# {args.task}: {osp.basename(args.config)}, batch {args.batch}, '
+          f'{args.size}x{args.size}, {device}, torch {torch.__version__}, '
+          f'switches: ' + ', '.join(k for k in ('channels_last', 'with_cp', 'frozen_bn', 'compile')
+                                    if getattr(args, k)) + (f' amp={args.amp}' if args.amp else ''))
+    print(format_table(run(args), args))
+
+
+if __name__ == '__main__':
+    main()
