@@ -10,3 +10,15 @@ TINY_WIDER = dict(stem_channels=8, channels=TINY_CHANNELS)
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)
+
+
+@pytest.fixture(autouse=True)
+def _restore_default_scope():
+    """mmengine's default scope is process-global, and init_default_scope,
+    mmseg.apis.init_model and mmpretrain.get_model set it: drop what a test
+    created, so that every test starts without one."""
+    from mmengine.registry import DefaultScope
+    before = set(DefaultScope._instance_dict)
+    yield
+    for name in set(DefaultScope._instance_dict) - before:
+        DefaultScope._instance_dict.pop(name)
