@@ -11,6 +11,7 @@ keeping weights-only loading on:
   ``weights_only=True`` and turns a refusal into an error naming the file and
   the refused object. Nothing in mmwrn ever loads with ``weights_only=False``.
 """
+import os.path as osp
 import pickle
 import re
 
@@ -70,7 +71,6 @@ def safe_load(filename, map_location=None):
 
 
 def _load_from_local(filename, map_location):
-    import os.path as osp
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
         raise FileNotFoundError(f'{filename} can not be found.')

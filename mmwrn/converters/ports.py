@@ -44,7 +44,6 @@ def detect_format(state):
 
 def _iabn_target(name):
     name = re.sub(r'\.(bn\d|bn_out)\.0\.', r'.\1.', '.' + name)[1:]  # NV's bn1.0 -> bn1
-    name = re.sub(r'^bn_out\.0\.', 'bn_out.', name)
     if name == 'mod1.conv1.weight':
         return 'backbone.conv1a.weight'
     m = re.match(r'^bn_out\.(weight|bias|running_mean|running_var)$', name)

@@ -4,15 +4,14 @@ from typing import Optional, Sequence
 
 import torch.nn as nn
 from mmcv.cnn import build_activation_layer, build_conv_layer, build_norm_layer
-from mmengine.model import BaseModule
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmwrn.registry import register_model
 from ..utils import PreActResidualUnit
+from .base_backbone import FreezableBackbone
 
 
 @register_model
-class WideResNet(BaseModule):
+class WideResNet(FreezableBackbone):
     """WRN-d-k backbone for 32x32 inputs.
 
     A 3x3 stem conv (3 -> 16), three groups of ``n = (depth - 4) / 6``
@@ -108,17 +107,12 @@ class WideResNet(BaseModule):
         self.act_out = build_activation_layer(act_cfg)
         self._freeze_stages()
 
-    def _freeze_stages(self):
+    def frozen_modules(self):
         if self.frozen_stages < 0:
-            return
+            return []
         frozen = [self.stem] + [getattr(self, f'group{g}')
                                 for g in range(1, self.frozen_stages + 1)]
-        if self.frozen_stages == 3:
-            frozen.append(self.norm_out)
-        for m in frozen:
-            m.eval()
-            for p in m.parameters():
-                p.requires_grad = False
+        return frozen + [self.norm_out] if self.frozen_stages == 3 else frozen
 
     def forward(self, x):
         x = self.stem(x)
@@ -129,12 +123,3 @@ class WideResNet(BaseModule):
                 feats[g] = x
         feats[3] = self.act_out(self.norm_out(x))
         return tuple(feats[i] for i in self.out_indices)
-
-    def train(self, mode=True):
-        super().train(mode)
-        self._freeze_stages()
-        if mode and self.norm_eval:
-            for m in self.modules():
-                if isinstance(m, _BatchNorm):
-                    m.eval()
-        return self

@@ -5,12 +5,11 @@ from typing import Optional, Sequence, Union
 
 import torch.nn as nn
 from mmcv.cnn import build_activation_layer, build_conv_layer, build_norm_layer
-from mmengine.model import BaseModule
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmwrn.registry import register_model
 from ..utils import PreActResidualUnit
 from ..utils.preact_unit import UNIT_KERNELS
+from .base_backbone import FreezableBackbone
 
 LEVEL_NAMES = ('b2', 'b3', 'b4', 'b5', 'b6', 'b7')
 DILATION_RULES = ('ademxapp', 'iabn')
@@ -25,7 +24,7 @@ def dilated_max_pool(dilation):
 
 
 @register_model
-class WiderResNet(BaseModule):
+class WiderResNet(FreezableBackbone):
     """Wider ResNet backbone (the "RNA" networks; Model A = ResNet-38).
 
     A 3x3 stem ``conv1a`` followed by six levels ``b2`` .. ``b7`` of
@@ -294,16 +293,11 @@ class WiderResNet(BaseModule):
             raise ValueError(f'out_indices has duplicates: {out_indices}')
         return resolved
 
-    def _freeze_stages(self):
+    def frozen_modules(self):
         if self.frozen_stages < 0:
-            return
+            return []
         frozen = [self.conv1a] + [getattr(self, n) for n in LEVEL_NAMES[:self.frozen_stages]]
-        if self.frozen_stages == 6:
-            frozen.append(self.bn7)
-        for m in frozen:
-            m.eval()
-            for p in m.parameters():
-                p.requires_grad = False
+        return frozen + [self.bn7] if self.frozen_stages == 6 else frozen
 
     def forward(self, x):
         x = self.conv1a(x)
@@ -318,12 +312,3 @@ class WiderResNet(BaseModule):
                 feats[i] = x
         feats[6] = self.act7(self.bn7(x))
         return tuple(feats[i] for i in self.out_indices)
-
-    def train(self, mode=True):
-        super().train(mode)
-        self._freeze_stages()
-        if mode and self.norm_eval:
-            for m in self.modules():
-                if isinstance(m, _BatchNorm):
-                    m.eval()
-        return self
