@@ -190,8 +190,14 @@ def test_frozen_stages(frozen_stages):
     assert model.bn7.weight.requires_grad == (frozen_stages < 6)
 
 
-def test_with_cp_same_outputs_gradients_and_bn_stats():
-    kwargs = dict(drop_rates=(0, 0, 0, 0, 0.3, 0.5), out_indices=(3, 6), **TINY_WIDER)
+@pytest.mark.parametrize('variant,out_indices,input_grad', [
+    ('a1', (3, 6), True),   # stem recomputed with B2's first unit
+    ('a', (3, 6), False),   # ... through the max-pool before B2
+    ('a1', (0, 6), False),  # the stem output is returned: not recomputed
+])
+def test_with_cp_same_outputs_gradients_and_bn_stats(variant, out_indices, input_grad):
+    kwargs = dict(variant=variant, drop_rates=(0, 0, 0, 0, 0.3, 0.5),
+                  out_indices=out_indices, **TINY_WIDER)
     plain, ckpt = WiderResNet(**kwargs), WiderResNet(with_cp=True, **kwargs)
     ckpt.load_state_dict(plain.state_dict())
     x = torch.randn(2, 3, 32, 32)
@@ -199,7 +205,7 @@ def test_with_cp_same_outputs_gradients_and_bn_stats():
     for model in (plain, ckpt):
         model.train()
         torch.manual_seed(1)
-        xi = x.clone().requires_grad_()
+        xi = x.clone().requires_grad_(input_grad)
         outs = model(xi)
         (outs[0].square().mean() + outs[1].mean()).backward()
         results.append((outs, xi.grad, {n: p.grad for n, p in model.named_parameters()},
@@ -207,11 +213,41 @@ def test_with_cp_same_outputs_gradients_and_bn_stats():
     (o1, gx1, g1, b1), (o2, gx2, g2, b2) = results
     for a, b in zip(o1, o2):
         torch.testing.assert_close(a, b)
-    torch.testing.assert_close(gx1, gx2)
+    if input_grad:
+        torch.testing.assert_close(gx1, gx2)
     for n in g1:
+        assert g1[n] is not None, n
         torch.testing.assert_close(g1[n], g2[n], msg=n)
     for n in b1:
         torch.testing.assert_close(b1[n], b2[n], msg=f'BN buffer {n} differs with with_cp')
+
+
+def saved_for_backward(model, x):
+    """Shapes of the tensors autograd keeps from a forward of ``model``."""
+    shapes = []
+
+    def pack(t):
+        shapes.append(tuple(t.shape))
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        model(x)
+    return shapes
+
+
+def test_with_cp_keeps_only_unit_inputs():
+    x = torch.randn(2, 3, 32, 32)
+    full_model = WiderResNet(**TINY_WIDER).train()
+    units = [u for name in ('b2', 'b3', 'b4', 'b5', 'b6', 'b7') for u in getattr(full_model, name)]
+    unit_inputs = []
+    for unit in units:
+        unit.register_forward_pre_hook(lambda m, args: unit_inputs.append(tuple(args[0].shape)))
+    full = saved_for_backward(full_model, x)
+    kept = saved_for_backward(WiderResNet(with_cp=True, **TINY_WIDER).train(), x)
+    # B2's first unit recomputes the full-resolution stem output from the image
+    assert kept[:len(units)] == [tuple(x.shape)] + unit_inputs[1:]
+    assert all(len(s) == 1 or s == (2, 64, 1, 1) for s in kept[len(units):])  # bn7
+    assert (2, 8, 32, 32) in full and len(full) > 10 * len(kept)
 
 
 @pytest.mark.parametrize('norm_cfg,cls', [

@@ -5,6 +5,7 @@ network and with the peers a user would pick instead.
         [--batch 2] [--size 224] [--warmup 2] [--repeats 5] [--modes train infer]
         [--impls mmwrn plain peer] [--channels-last] [--amp {bf16,fp16}]
         [--with-cp] [--frozen-bn] [--compile] [--device cpu|cuda]
+        [--no-timing | --no-memory]
 
 * ``mmwrn``: the config's model as OpenMMLab builds it (ImageClassifier /
   EncoderDecoder), default configs/wider_resnet_cls/wider-resnet38-a1_4xb64_in1k.py
@@ -19,13 +20,19 @@ forward. Steps are timed interleaved (mmwrn, plain, peer, mmwrn, ...) after
 warm-up, so that machine drift affects all alike; the table gives the median,
 the spread ((max - min) / median) and the median of the per-round ratios to
 mmwrn. Peak memory is measured in a fresh process per implementation and mode,
-over two steps after a first one: CUDA peak allocated on a GPU, peak RSS on CPU
-(reset through /proc/self/clear_refs); "step memory" is that peak minus the
-memory before those steps (model, optimizer state): activations, gradients and
-workspace.
+over two steps after a first one. "Allocated" is the memory in use by the
+program: CUDA's peak allocated on a GPU; on CPU the C heap in use (glibc
+``mallinfo2``) read after every ATen op of forward, backward and optimizer step
+(temporaries freed inside one op are not seen). "Step" is that peak minus the
+allocated memory before the step (model and optimizer state): activations,
+gradients and workspace. On CPU the peak RSS (reset through
+/proc/self/clear_refs) is printed too; it adds the libraries and the memory the
+allocator keeps after frees.
 """
 import argparse
 import contextlib
+import ctypes
+import ctypes.util
 import multiprocessing as mp
 import os.path as osp
 import statistics
@@ -42,6 +49,7 @@ import torch.nn.functional as F  # noqa: E402
 from mmengine.config import Config  # noqa: E402
 from mmengine.registry import DefaultScope  # noqa: E402
 from torch.nn.modules.batchnorm import _BatchNorm  # noqa: E402
+from torch.utils._python_dispatch import TorchDispatchMode  # noqa: E402
 
 DEFAULT_CONFIGS = {
     'cls': osp.join(ROOT, 'configs', 'wider_resnet_cls', 'wider-resnet38-a1_4xb64_in1k.py'),
@@ -64,6 +72,40 @@ def reset_peak_rss():
     """Linux resets the peak RSS (VmHWM) on writing 5 to clear_refs."""
     with open('/proc/self/clear_refs', 'w') as f:
         f.write('5')
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        'arena', 'ordblks', 'smblks', 'hblks', 'hblkhd', 'usmblks', 'fsmblks',
+        'uordblks', 'fordblks', 'keepcost')]
+
+
+def heap_reader():
+    """A function returning the bytes of C heap in use (glibc >= 2.33), or None."""
+    try:
+        mallinfo2 = ctypes.CDLL(ctypes.util.find_library('c')).mallinfo2
+    except (OSError, AttributeError, TypeError):
+        return None
+    mallinfo2.restype = _MallInfo2
+
+    def in_use():
+        info = mallinfo2()
+        return info.uordblks + info.hblkhd  # arena chunks + mmapped chunks
+    return in_use
+
+
+class HeapPeak(TorchDispatchMode):
+    """Track the peak heap in use, read after every ATen op run under it."""
+
+    def __init__(self, read):
+        super().__init__()
+        self.read = read
+        self.peak = read()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        self.peak = max(self.peak, self.read())
+        return out
 
 
 class Bench:
@@ -200,13 +242,15 @@ class Bench:
         return self._samples
 
     def train_step(self):
+        # mmengine's OptimWrapper order: the gradients are freed after the
+        # step, so they do not live through the next forward
         self._set_mode(True)
         with self._autocast():
             loss = self._loss()
-        self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         self.scaler.step(self.optimizer)
         self.scaler.update()
+        self.optimizer.zero_grad(set_to_none=True)
 
     @torch.no_grad()
     def infer_step(self):
@@ -244,20 +288,29 @@ def _memory_child(impl, mode, args, queue):
     torch.set_num_threads(args.threads)
     bench = Bench(impl, args)
     # steady state: the first step's lazy imports and optimizer buffers are base
-    getattr(bench, f'{mode}_step')()
+    step = getattr(bench, f'{mode}_step')
+    step()
     if bench.device.type == 'cuda':
         torch.cuda.reset_peak_memory_stats()
-        base = torch.cuda.memory_allocated() / 2**20
-    else:
-        reset_peak_rss()
-        base = rss_mib()
-    for _ in range(2):
-        getattr(bench, f'{mode}_step')()
-    if bench.device.type == 'cuda':
-        peak = torch.cuda.max_memory_allocated() / 2**20
-    else:
-        peak = rss_mib('VmHWM')
-    queue.put((peak, peak - base))
+        base = torch.cuda.memory_allocated()
+        for _ in range(2):
+            step()
+        peak = torch.cuda.max_memory_allocated()
+        queue.put(dict(peak=peak / 2**20, step=(peak - base) / 2**20, rss=None))
+        return
+    read = None if args.compile else heap_reader()  # a dispatch mode would break compile
+    reset_peak_rss()
+    if read is None:
+        for _ in range(2):
+            step()
+        queue.put(dict(peak=None, step=None, rss=rss_mib('VmHWM')))
+        return
+    base = read()
+    with HeapPeak(read) as tracker:
+        for _ in range(2):
+            step()
+    queue.put(dict(peak=tracker.peak / 2**20, step=(tracker.peak - base) / 2**20,
+                   rss=rss_mib('VmHWM')))
 
 
 def measure_memory(impl, mode, args):
@@ -273,7 +326,7 @@ def measure_memory(impl, mode, args):
 
 def run(args):
     torch.set_num_threads(args.threads)
-    benches = {impl: Bench(impl, args) for impl in args.impls}
+    benches = {impl: Bench(impl, args) for impl in args.impls} if args.timing else {}
     results = []
     for mode in args.modes:
         for bench in benches.values():
@@ -283,27 +336,34 @@ def run(args):
         for _ in range(args.repeats):
             for impl, bench in benches.items():
                 times[impl].append(bench.timed(mode))
-        for impl in benches:
-            t = times[impl]
-            ratios = [a / b for a, b in zip(t, times[args.impls[0]])]
-            peak, step = measure_memory(impl, mode, args) if args.memory else (None, None)
-            results.append(dict(impl=impl, mode=mode, median=statistics.median(t),
-                                spread=(max(t) - min(t)) / statistics.median(t),
-                                ratio=statistics.median(ratios),
-                                throughput=args.batch / statistics.median(t),
-                                peak=peak, step=step))
+        for impl in args.impls:
+            result = dict(impl=impl, mode=mode, median=None, spread=None, ratio=None,
+                          throughput=None)
+            if args.timing:
+                t = times[impl]
+                result.update(median=statistics.median(t),
+                              spread=(max(t) - min(t)) / statistics.median(t),
+                              ratio=statistics.median(
+                                  [a / b for a, b in zip(t, times[args.impls[0]])]),
+                              throughput=args.batch / statistics.median(t))
+            memory = measure_memory(impl, mode, args) if args.memory else {}
+            result.update({k: memory.get(k) for k in ('peak', 'step', 'rss')})
+            results.append(result)
     return results
 
 
 def format_table(results, args):
-    mem = 'CUDA peak allocated' if args.device.startswith('cuda') else 'peak RSS'
+    def fmt(value, spec):
+        return '-' if value is None else format(value, spec)
+
     lines = [f'| impl | mode | median (s) | spread | time / {args.impls[0]} | img/s | '
-             f'{mem} (MiB) | step memory (MiB) |', '|---|---|---|---|---|---|---|---|']
+             'peak allocated (MiB) | step allocated (MiB) | peak RSS (MiB) |',
+             '|---|---|---|---|---|---|---|---|---|']
     for r in results:
-        peak = '-' if r['peak'] is None else f"{r['peak']:.0f}"
-        step = '-' if r['step'] is None else f"{r['step']:.0f}"
-        lines.append(f"| {r['impl']} | {r['mode']} | {r['median']:.3f} | {r['spread']:.1%} "
-                     f"| {r['ratio']:.3f} | {r['throughput']:.2f} | {peak} | {step} |")
+        lines.append(f"| {r['impl']} | {r['mode']} | {fmt(r['median'], '.3f')} "
+                     f"| {fmt(r['spread'], '.1%')} | {fmt(r['ratio'], '.3f')} "
+                     f"| {fmt(r['throughput'], '.2f')} | {fmt(r['peak'], '.0f')} "
+                     f"| {fmt(r['step'], '.0f')} | {fmt(r['rss'], '.0f')} |")
     return '\n'.join(lines)
 
 
@@ -326,12 +386,16 @@ def parse_args(argv=None):
     parser.add_argument('--compile', action='store_true', help='torch.compile the models')
     parser.add_argument('--no-memory', dest='memory', action='store_false',
                         help='skip the memory measurement processes')
+    parser.add_argument('--no-timing', dest='timing', action='store_false',
+                        help='measure memory only')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--threads', type=int, default=torch.get_num_threads())
     args = parser.parse_args(argv)
     args.config = args.config or DEFAULT_CONFIGS[args.task]
     if args.amp == 'fp16' and not args.device.startswith('cuda'):
         parser.error('--amp fp16 needs a CUDA device; use bf16 on CPU')
+    if not (args.timing or args.memory):
+        parser.error('--no-timing and --no-memory leave nothing to measure')
     if args.batch < 1 or args.size < 32 or args.repeats < 1:
         parser.error('--batch >= 1, --size >= 32 and --repeats >= 1 are required')
     return args

@@ -9,6 +9,7 @@ from mmcv.cnn import build_activation_layer, build_conv_layer, build_norm_layer
 from mmwrn.registry import register_model
 from ..utils import PreActResidualUnit
 from ..utils.preact_unit import UNIT_KERNELS
+from ..utils.recompute import needs_grad, recompute
 from .base_backbone import FreezableBackbone
 
 LEVEL_NAMES = ('b2', 'b3', 'b4', 'b5', 'b6', 'b7')
@@ -106,7 +107,10 @@ class WiderResNet(FreezableBackbone):
             statistics) while training; their affine parameters still train.
             Default: False.
         with_cp (bool): Checkpoint every unit to save activation memory
-            (same outputs, gradients and BN statistics). Default: False.
+            (same outputs, gradients and BN statistics): only unit inputs are
+            kept for backward, and the full-resolution stem output not even
+            that (recomputed with B2's first unit unless index 0 is an output).
+            Default: False.
         conv_cfg (dict, optional): Conv layer config. Default: None (Conv2d).
         norm_cfg (dict): Norm layer config, e.g. ``dict(type='SyncBN')`` or
             ``dict(type='GN', num_groups=32)``. ``eps=1.001e-5`` reproduces
@@ -299,15 +303,32 @@ class WiderResNet(FreezableBackbone):
         frozen = [self.conv1a] + [getattr(self, n) for n in LEVEL_NAMES[:self.frozen_stages]]
         return frozen + [self.bn7] if self.frozen_stages == 6 else frozen
 
-    def forward(self, x):
+    def _stem_and_first_unit(self, x):
         x = self.conv1a(x)
+        if hasattr(self, 'pool2'):
+            x = self.pool2(x)
+        return self.b2[0]._forward(x)
+
+    def forward(self, x):
         # keep only the requested outputs alive (lower peak memory in inference)
-        feats = {0: x} if 0 in self.out_indices else {}
+        feats = {}
+        done = 0  # units of B2 already run
+        if (self.with_cp and 0 not in self.out_indices
+                and needs_grad(x, self.conv1a, self.b2[0])):
+            # B2's first unit recomputes the full-resolution stem output in
+            # backward rather than keeping it as its checkpointed input
+            x = recompute(self._stem_and_first_unit, x, self.b2[0])
+            done = 1
+        else:
+            x = self.conv1a(x)
+            if 0 in self.out_indices:
+                feats[0] = x
         for i, name in enumerate(LEVEL_NAMES, 1):
             pool = getattr(self, f'pool{i + 1}', None)
-            if pool is not None:
+            if pool is not None and not (i == 1 and done):
                 x = pool(x)
-            x = getattr(self, name)(x)
+            for unit in getattr(self, name)[done if i == 1 else 0:]:
+                x = unit(x)
             if i in self.out_indices and i < 6:
                 feats[i] = x
         feats[6] = self.act7(self.bn7(x))

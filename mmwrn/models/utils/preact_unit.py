@@ -1,15 +1,14 @@
 """The pre-activation ("identity mapping") residual unit shared by every mmwrn
 backbone: Wider ResNets (``b33`` and ``b131`` units) and WRN-d-k (``b33``)."""
-from contextlib import contextmanager
 from functools import partial
 from typing import Optional, Sequence
 
 import torch.nn as nn
 import torch.nn.functional as F
-import torch.utils.checkpoint as cp
 from mmcv.cnn import build_activation_layer, build_conv_layer, build_norm_layer
 from mmengine.model import BaseModule
-from torch.nn.modules.batchnorm import _BatchNorm
+
+from .recompute import needs_grad, recompute
 
 # kernel sizes of the convs of each unit type, keyed by its number of convs
 UNIT_KERNELS = {2: (3, 3), 3: (1, 3, 1)}
@@ -24,26 +23,6 @@ def _functional(act):
     if type(act) is nn.LeakyReLU:
         return partial(F.leaky_relu, negative_slope=act.negative_slope, inplace=act.inplace)
     return act
-
-
-@contextmanager
-def _running_stats_kept(module):
-    """Restore the BN running statistics of ``module`` on exit.
-
-    The recomputation of a checkpointed unit in backward must not update the
-    running statistics a second time (which would make ``with_cp`` change the
-    trained model)."""
-    bns = [m for m in module.modules()
-           if isinstance(m, _BatchNorm) and m.track_running_stats and m.training]
-    saved = [(m.running_mean.clone(), m.running_var.clone(),
-              m.num_batches_tracked.clone()) for m in bns]
-    try:
-        yield
-    finally:
-        for m, (mean, var, count) in zip(bns, saved):
-            m.running_mean.copy_(mean)
-            m.running_var.copy_(var)
-            m.num_batches_tracked.copy_(count)
 
 
 class PreActResidualUnit(BaseModule):
@@ -163,15 +142,6 @@ class PreActResidualUnit(BaseModule):
         return out.add_(shortcut)
 
     def forward(self, x):
-        if not (self.with_cp and x.requires_grad):
-            return self._forward(x)
-        recomputing = []
-
-        def run(inp):
-            if recomputing:
-                with _running_stats_kept(self):
-                    return self._forward(inp)
-            recomputing.append(True)
-            return self._forward(inp)
-
-        return cp.checkpoint(run, x, use_reentrant=False)
+        if self.with_cp and needs_grad(x, self):
+            return recompute(self._forward, x, self)
+        return self._forward(x)
