@@ -4,7 +4,7 @@ network and with the peers a user would pick instead.
     python tools/analysis_tools/benchmark.py {cls,seg} [--config CONFIG]
         [--batch 2] [--size 224] [--warmup 2] [--repeats 5] [--modes train infer]
         [--impls mmwrn plain peer] [--channels-last] [--amp {bf16,fp16}]
-        [--with-cp] [--frozen-bn] [--compile] [--device cpu|cuda]
+        [--with-cp] [--frozen-bn] [--compile] [--tiny] [--device cpu|cuda]
         [--no-timing | --no-memory]
 
 * ``mmwrn``: the config's model as OpenMMLab builds it (ImageClassifier /
@@ -57,6 +57,10 @@ DEFAULT_CONFIGS = {
                     'twoconv_wider-resnet38-a1-d8_4xb4-40k_voc12aug-504x504.py'),
 }
 IMPLS = ('mmwrn', 'plain', 'peer')
+# --tiny: 1/8 of the widths, so that a step is mostly framework overhead
+TINY_WIDER = dict(stem_channels=8, channels=((16, 16), (32, 32), (64, 64), (64, 128),
+                                             (64, 128, 256), (128, 256, 512)))
+TINY_PEER = dict(stem_channels=8, base_channels=8)
 
 
 def rss_mib(field='VmRSS'):
@@ -116,6 +120,13 @@ class Bench:
         self.impl, self.args = impl, args
         self.device = torch.device(args.device)
         cfg = Config.fromfile(args.config)
+        if args.tiny:
+            if cfg.model.backbone.type not in ('WiderResNet', 'mmwrn.WiderResNet'):
+                raise ValueError(f'--tiny shrinks a WiderResNet backbone, '
+                                 f'{args.config} has {cfg.model.backbone.type}')
+            cfg.model.backbone.update(TINY_WIDER)
+            head = cfg.model.get('head', cfg.model.get('decode_head'))
+            head.in_channels = TINY_WIDER['channels'][-1][-1]
         torch.manual_seed(0)
         self.model = getattr(self, f'_build_{args.task}')(impl, cfg).to(self.device)
         if args.frozen_bn:
@@ -138,9 +149,11 @@ class Bench:
     def _build_cls(self, impl, cfg):
         if impl == 'peer':
             from mmpretrain.registry import MODELS
-            cfg = dict(type='ImageClassifier', backbone=dict(type='ResNet', depth=152),
+            backbone = dict(type='ResNet', depth=152, **(TINY_PEER if self.args.tiny else {}))
+            cfg = dict(type='ImageClassifier', backbone=backbone,
                        neck=dict(type='GlobalAveragePooling'),
-                       head=dict(type='LinearClsHead', num_classes=1000, in_channels=2048))
+                       head=dict(type='LinearClsHead', num_classes=1000,
+                                 in_channels=self._peer_channels()))
             with DefaultScope.overwrite_default_scope('mmpretrain'):
                 return MODELS.build(cfg)
         mm = self._build_mm(cfg, 'mmpretrain')
@@ -156,11 +169,12 @@ class Bench:
     def _build_seg(self, impl, cfg):
         cfg.model.decode_head.loss_decode = dict(type='CrossEntropyLoss', loss_weight=1.0)
         if impl == 'peer':
-            head = dict(cfg.model.decode_head, in_channels=2048)
+            head = dict(cfg.model.decode_head, in_channels=self._peer_channels())
             cfg.model.backbone = dict(type='ResNetV1c', depth=101, num_stages=4,
                                       out_indices=(3, ), dilations=(1, 1, 2, 4),
                                       strides=(1, 2, 1, 1), contract_dilation=True,
-                                      norm_cfg=dict(type='BN', requires_grad=True))
+                                      norm_cfg=dict(type='BN', requires_grad=True),
+                                      **(TINY_PEER if self.args.tiny else {}))
             cfg.model.decode_head = head
             return self._build_mm(cfg, 'mmseg')
         mm = self._build_mm(cfg, 'mmseg')
@@ -174,6 +188,10 @@ class Bench:
         plain.conv6a.load_state_dict(mm.decode_head.conv6a.conv.state_dict())
         plain.conv_seg.load_state_dict(mm.decode_head.conv_seg.state_dict())
         return plain
+
+    def _peer_channels(self):
+        """Output channels of the peer ResNet: 8 x 4 x its base channels."""
+        return 32 * (TINY_PEER['base_channels'] if self.args.tiny else 64)
 
     def _build_mm(self, cfg, scope):
         registry = __import__(f'{scope}.registry', fromlist=['MODELS']).MODELS
@@ -384,6 +402,9 @@ def parse_args(argv=None):
     parser.add_argument('--with-cp', action='store_true', help='checkpoint every unit / block')
     parser.add_argument('--frozen-bn', action='store_true', help='BN in eval mode in training')
     parser.add_argument('--compile', action='store_true', help='torch.compile the models')
+    parser.add_argument('--tiny', action='store_true',
+                        help='every network at 1/8 of its widths: a step is then mostly '
+                        'framework overhead (what the OpenMMLab wrappers cost per step)')
     parser.add_argument('--no-memory', dest='memory', action='store_false',
                         help='skip the memory measurement processes')
     parser.add_argument('--no-timing', dest='timing', action='store_false',
@@ -407,7 +428,8 @@ def main(argv=None):
         f'CPU, {args.threads} threads'
     print(f'# {args.task}: {osp.basename(args.config)}, batch {args.batch}, '
           f'{args.size}x{args.size}, {device}, torch {torch.__version__}, '
-          f'switches: ' + ', '.join(k for k in ('channels_last', 'with_cp', 'frozen_bn', 'compile')
+          f'switches: ' + ', '.join(k for k in ('channels_last', 'with_cp', 'frozen_bn', 'compile',
+                                                'tiny')
                                     if getattr(args, k)) + (f' amp={args.amp}' if args.amp else ''))
     print(format_table(run(args), args))
 

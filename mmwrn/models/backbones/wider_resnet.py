@@ -1,6 +1,7 @@
 """Wider ResNets of "Wider or Deeper: Revisiting the ResNet Model for Visual
 Recognition" (Wu, Shen & van den Hengel): Model A (ResNet-38), A1, A2 and the
 shallower depths 16 and 20, with dilation for output stride 16 or 8."""
+from itertools import islice
 from typing import Optional, Sequence, Union
 
 import torch.nn as nn
@@ -324,10 +325,10 @@ class WiderResNet(FreezableBackbone):
             if 0 in self.out_indices:
                 feats[0] = x
         for i, name in enumerate(LEVEL_NAMES, 1):
-            pool = getattr(self, f'pool{i + 1}', None)
+            pool = self._modules.get(f'pool{i + 1}')  # no AttributeError raised and caught
             if pool is not None and not (i == 1 and done):
                 x = pool(x)
-            for unit in getattr(self, name)[done if i == 1 else 0:]:
+            for unit in islice(getattr(self, name), done if i == 1 else 0, None):
                 x = unit(x)
             if i in self.out_indices and i < 6:
                 feats[i] = x

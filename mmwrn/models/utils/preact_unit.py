@@ -3,6 +3,7 @@ backbone: Wider ResNets (``b33`` and ``b131`` units) and WRN-d-k (``b33``)."""
 from functools import partial
 from typing import Optional, Sequence
 
+import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import build_activation_layer, build_conv_layer, build_norm_layer
@@ -18,8 +19,8 @@ DROPOUT_TYPES = {'element': nn.Dropout, 'channel': nn.Dropout2d}
 
 def _functional(act):
     """The functional form of a parameter-free activation module."""
-    if type(act) is nn.ReLU:
-        return partial(F.relu, inplace=act.inplace)
+    if type(act) is nn.ReLU:  # the ATen op itself: F.relu adds a Python call
+        return torch.relu_ if act.inplace else torch.relu
     if type(act) is nn.LeakyReLU:
         return partial(F.leaky_relu, negative_slope=act.negative_slope, inplace=act.inplace)
     return act
@@ -130,16 +131,20 @@ class PreActResidualUnit(BaseModule):
         return getattr(self, f'act{i}')(x)
 
     def _forward(self, x):
-        preact = self._activate(self.norm1(x), 1)
+        act = self._activate
+        preact = act(self.norm1(x), 1)
         shortcut = x if self.shortcut is None else self.shortcut(preact)
         out = self.conv1(preact)
-        for i in range(2, self.num_convs + 1):
-            out = self._activate(getattr(self, f'norm{i}')(out), i)
-            if i == self.num_convs and self.dropout is not None:
-                out = self.dropout(out)
-            out = getattr(self, f'conv{i}')(out)
+        if self.num_convs == 3:
+            out = self.conv2(act(self.norm2(out), 2))
+            last_norm, last_conv = self.norm3, self.conv3
+        else:
+            last_norm, last_conv = self.norm2, self.conv2
+        out = act(last_norm(out), self.num_convs)
+        if self.dropout is not None:
+            out = self.dropout(out)
         # in place: a conv's backward does not need its output
-        return out.add_(shortcut)
+        return last_conv(out).add_(shortcut)
 
     def forward(self, x):
         if self.with_cp and needs_grad(x, self):
