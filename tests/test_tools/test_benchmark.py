@@ -13,7 +13,7 @@ from tests.conftest import TINY_CHANNELS
 from tests.seg_utils import ROOT
 
 sys.path.insert(0, osp.join(ROOT, 'tools', 'analysis_tools'))
-from benchmark import HeapPeak, heap_reader  # noqa: E402
+from benchmark import HeapPeak, heap_reader, median_ci  # noqa: E402
 from plain_wider_resnet import PlainSegmenter, PlainWiderResNet  # noqa: E402
 
 
@@ -28,6 +28,12 @@ def test_plain_implementation_has_identical_math(output_stride):
         torch.testing.assert_close(ours(x)[0], plain(x))
     seg = PlainSegmenter(plain, num_classes=3, channels=8, dilation=2)
     assert seg(x).shape == (2, 3, 6 if output_stride == 8 else 2, 6 if output_stride == 8 else 2)
+
+
+def test_median_confidence_interval():
+    assert median_ci(range(1, 16)) == (4, 12)  # the binomial table's 95% interval, n=15
+    assert median_ci(range(1, 101)) == (40, 61)
+    assert median_ci(range(5)) is None  # 5 values cannot give 95%
 
 
 def test_heap_peak_sees_a_freed_tensor():
@@ -47,14 +53,14 @@ def test_heap_peak_sees_a_freed_tensor():
 def test_benchmark_tool_runs():
     out = subprocess.run(
         [sys.executable, 'tools/analysis_tools/benchmark.py', 'cls', '--tiny',
-         '--size', '32', '--batch', '2', '--repeats', '2', '--warmup', '1',
+         '--size', '32', '--batch', '2', '--repeats', '6', '--warmup', '1',
          '--modes', 'train', '--with-cp', '--frozen-bn'],
         cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     rows = {}
     for line in out.stdout.splitlines():
         m = re.match(r'\| (mmwrn|plain|peer) \| train \| ([\d.]+) \| ([\d.]+)% \| ([\d.]+) '
-                     r'\| ([\d.]+) \| (\d+) \| (-?\d+) \| (\d+) \|', line)
+                     r'(?:\([\d.]+-[\d.]+\) )?\| ([\d.]+) \| (\d+) \| (-?\d+) \| (\d+) \|', line)
         if m:
             rows[m.group(1)] = [float(v) for v in m.groups()[1:]]
     assert set(rows) == {'mmwrn', 'plain', 'peer'}, out.stdout
@@ -62,6 +68,10 @@ def test_benchmark_tool_runs():
         assert median > 0 and throughput == pytest.approx(2 / median, rel=0.01), impl
         assert 0 < step < peak < rss, impl  # MiB: the heap in use is part of the RSS
     assert rows['mmwrn'][2] == 1.0
+    ci = re.search(r'\| plain \| train \| [^|]+\| [^|]+\| ([\d.]+) \(([\d.]+)-([\d.]+)\)',
+                   out.stdout)
+    assert ci, 'no confidence interval after 6 rounds'
+    assert float(ci.group(2)) <= float(ci.group(1)) <= float(ci.group(3))
     assert 'with_cp, frozen_bn, tiny' in out.stdout
 
 

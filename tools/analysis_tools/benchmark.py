@@ -16,11 +16,12 @@ network and with the peers a user would pick instead.
   with the same "2 conv." head.
 
 A train step is forward + loss + backward + SGD step; inference is a no-grad
-forward. Steps are timed interleaved (mmwrn, plain, peer, mmwrn, ...) after
-warm-up, so that machine drift affects all alike; the table gives the median,
-the spread ((max - min) / median) and the median of the per-round ratios to
-mmwrn. Peak memory is measured in a fresh process per implementation and mode,
-over two steps after a first one. "Allocated" is the memory in use by the
+forward. Steps are timed interleaved (mmwrn, plain, peer, peer, plain, mmwrn,
+...) after warm-up, so that machine drift affects all alike; the table gives
+the median, the spread ((max - min) / median) and the median of the per-round
+ratios to mmwrn with its 95% confidence interval (from 6 rounds on). Peak memory is
+measured in a fresh process per implementation and mode, over two steps after
+a first one. "Allocated" is the memory in use by the
 program: CUDA's peak allocated on a GPU; on CPU the C heap in use (glibc
 ``mallinfo2``) read after every ATen op of forward, backward and optimizer step
 (temporaries freed inside one op are not seen). "Step" is that peak minus the
@@ -33,6 +34,7 @@ import argparse
 import contextlib
 import ctypes
 import ctypes.util
+import math
 import multiprocessing as mp
 import os.path as osp
 import statistics
@@ -342,6 +344,19 @@ def measure_memory(impl, mode, args):
     return queue.get()
 
 
+def median_ci(values, level=0.95):
+    """Distribution-free confidence interval of the median (binomial order
+    statistics), or None when there are too few values for ``level``."""
+    values, n = sorted(values), len(values)
+    k, tail = 0, 0.0  # k: how many values are cut off at each end
+    while True:
+        tail += math.comb(n, k) / 2**n
+        if 2 * tail > 1 - level:
+            break
+        k += 1
+    return None if k == 0 else (values[k - 1], values[n - k])
+
+
 def run(args):
     torch.set_num_threads(args.threads)
     benches = {impl: Bench(impl, args) for impl in args.impls} if args.timing else {}
@@ -351,18 +366,21 @@ def run(args):
             for _ in range(args.warmup):
                 bench.timed(mode)
         times = {impl: [] for impl in benches}
+        order = list(benches.items())
         for _ in range(args.repeats):
-            for impl, bench in benches.items():
+            for impl, bench in order:
                 times[impl].append(bench.timed(mode))
+            order.reverse()  # no implementation always runs first (or after the same one)
         for impl in args.impls:
             result = dict(impl=impl, mode=mode, median=None, spread=None, ratio=None,
-                          throughput=None)
+                          ratio_ci=None, throughput=None)
             if args.timing:
                 t = times[impl]
+                ratios = [a / b for a, b in zip(t, times[args.impls[0]])]
                 result.update(median=statistics.median(t),
                               spread=(max(t) - min(t)) / statistics.median(t),
-                              ratio=statistics.median(
-                                  [a / b for a, b in zip(t, times[args.impls[0]])]),
+                              ratio=statistics.median(ratios),
+                              ratio_ci=median_ci(ratios) if impl != args.impls[0] else None,
                               throughput=args.batch / statistics.median(t))
             memory = measure_memory(impl, mode, args) if args.memory else {}
             result.update({k: memory.get(k) for k in ('peak', 'step', 'rss')})
@@ -374,12 +392,15 @@ def format_table(results, args):
     def fmt(value, spec):
         return '-' if value is None else format(value, spec)
 
-    lines = [f'| impl | mode | median (s) | spread | time / {args.impls[0]} | img/s | '
+    lines = [f'| impl | mode | median (s) | spread | time / {args.impls[0]} (95% CI) | img/s | '
              'peak allocated (MiB) | step allocated (MiB) | peak RSS (MiB) |',
              '|---|---|---|---|---|---|---|---|---|']
     for r in results:
+        ratio = fmt(r['ratio'], '.3f')
+        if r['ratio_ci']:
+            ratio += ' ({:.3f}-{:.3f})'.format(*r['ratio_ci'])
         lines.append(f"| {r['impl']} | {r['mode']} | {fmt(r['median'], '.3f')} "
-                     f"| {fmt(r['spread'], '.1%')} | {fmt(r['ratio'], '.3f')} "
+                     f"| {fmt(r['spread'], '.1%')} | {ratio} "
                      f"| {fmt(r['throughput'], '.2f')} | {fmt(r['peak'], '.0f')} "
                      f"| {fmt(r['step'], '.0f')} | {fmt(r['rss'], '.0f')} |")
     return '\n'.join(lines)
