@@ -62,8 +62,42 @@ if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$(req_hash)" ]] \
     exit 0
 fi
 
-log "installing torch and torchvision (requirements/torch.txt)"
-"${PIP[@]}" install -q -r "$ROOT/requirements/torch.txt"
+# torch: MMWRN_TORCH=X.Y.Z asks for one; otherwise a supported torch already in the
+# environment is kept, and a fresh environment gets the newest supported one
+# (requirements/torch.txt). The supported range is SUPPORTED_TORCH in mmwrn/version.py.
+torch_state=$("$PY" - "$ROOT/mmwrn/version.py" "${MMWRN_TORCH:-}" <<'PY'
+import sys
+ns = {}
+exec(open(sys.argv[1]).read(), ns)
+low, high = ns['SUPPORTED_TORCH']
+key = lambda v: tuple(int(p) for p in v.split('+')[0].split('.')[:2])
+want = sys.argv[2]
+if want:
+    ok = key(low) <= key(want) <= key(high)
+    print(f'want {want}' if ok else f'unsupported {want} (mmwrn supports torch {low} to {high})')
+    sys.exit()
+try:
+    import torch
+except Exception:
+    sys.exit(print('none'))
+have = torch.__version__.split('+')[0]
+print(f'keep {have}' if key(low) <= key(have) <= key(high)
+      else f'replace {have} (outside the supported {low} to {high})')
+PY
+)
+case "$torch_state" in
+    want\ *)
+        log "installing torch ${torch_state#want } (MMWRN_TORCH) and its torchvision"
+        "${PIP[@]}" install -q "torch==${torch_state#want }" torchvision "numpy<2" ;;
+    keep\ *)
+        log "keeping the installed torch ${torch_state#keep } (supported); adding its torchvision if missing"
+        "${PIP[@]}" install -q "torch==${torch_state#keep }" torchvision "numpy<2" ;;
+    unsupported\ *)
+        log "ERROR: MMWRN_TORCH: ${torch_state#unsupported }"; exit 1 ;;
+    *)
+        log "torch: ${torch_state}; installing the newest supported torch (requirements/torch.txt)"
+        "${PIP[@]}" install -q -r "$ROOT/requirements/torch.txt" "numpy<2" ;;
+esac
 log "installing build tools for mmcv (requirements/build.txt)"
 "${PIP[@]}" install -q -r "$ROOT/requirements/build.txt"
 
@@ -84,7 +118,9 @@ if [[ "$state" != ok ]]; then
         tar -xzf "$src"/mmcv-"$MMCV_VERSION".tar.gz -C "$src"
         pkg="$src/mmcv-$MMCV_VERSION"
         # torch >= 2.6 headers need C++20; mmcv 2.1.0 hard-codes C++17
-        sed -i 's/-std=c++17/-std=c++20/g' "$pkg/setup.py"
+        if "$PY" -c 'import sys, torch; sys.exit(tuple(map(int, torch.__version__.split(".")[:2])) < (2, 6))'; then
+            sed -i 's/-std=c++17/-std=c++20/g' "$pkg/setup.py"
+        fi
         # record the torch this build is for, so a later torch change is detected
         echo "built_with_torch = '$TORCH_VERSION'" >> "$pkg/mmcv/version.py"
         if [[ "${MMWRN_MMCV_CUDA:-0}" == 1 ]]; then cuda=(FORCE_CUDA=1); else cuda=(FORCE_CUDA=0 CUDA_VISIBLE_DEVICES=); fi
