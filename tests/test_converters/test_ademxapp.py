@@ -91,6 +91,17 @@ def test_segmentor_matches_mxnet(tmp_path, output_stride):
     expected = np.load(osp.join(FIX, f'rna-a1_cls5_s{output_stride}_out.npy'))
     assert logits.shape == expected.shape
     np.testing.assert_allclose(logits.numpy(), expected, rtol=1e-4, atol=1e-4)
+    # IABN's dilation rule (at stride 16 the same network: the first conv of
+    # B6 is a 1x1) or a head of other dilation: another network
+    cfg = Config.fromfile(config)
+    cfg.model.backbone.dilation_rule = 'iabn'
+    cfg.model.decode_head.dilation = 6
+    cfg.dump(str(tmp_path / 'other.py'))
+    out = convert('rna-a1_cls5.params', ckpt, str(tmp_path / 'other.py'), False)
+    assert out.returncode != 0
+    assert ('dilation_rule: the source needs ademxapp, the config has iabn' in out.stderr) == \
+        (output_stride == 8)
+    assert 'head dilations: the source needs (12, 12), the config has (6, 12)' in out.stderr
 
 
 def test_refuses_wrong_files_and_configs(tmp_path):
