@@ -297,7 +297,7 @@ def reason(message):
     if lines[0].startswith('converted weights do not fit'):
         return 'shapes: ' + lines[1].strip()
     if ' does not match ' in lines[0]:
-        return 'names: ' + lines[0].rsplit(': ', 1)[-1]
+        return 'names: ' + lines[0].rsplit(': ', 1)[-1].replace(' (listed above)', '')
     return lines[0]
 
 

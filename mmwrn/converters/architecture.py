@@ -3,8 +3,10 @@ a built model, so that a converter can refuse a config that would load the
 weights and compute something else.
 
 A source's table (``SOURCES``) names every setting that changes the function
-of the network the weights were trained in (``../shared`` architecture notes,
-section 6, and the projects' own code):
+of the network the weights were trained in, as the projects' own code builds
+it (ademxapp ``util/symbol/resnet_v2.py``; IABN ``models/wider_resnet.py``,
+``modules/residual.py``, ``inplace_abn``; NVIDIA ``network/wider_resnet.py``;
+PSA ``network/resnet38d.py``):
 
 * ``variant``: how B2-B6 downsample ('a' max-pools, 'a1' strided units, 'a2'
   pools before B2/B3 then strided units);
@@ -18,8 +20,9 @@ section 6, and the projects' own code):
   'iabn': every conv of the level gets the new one);
 * ``mean`` / ``std``: the input normalisation (RGB, 0-255 scale).
 
-:func:`describe_model` reads the same settings from the modules of a built
-mmpretrain / mmseg model (not from its config): the conv strides and dilations
+:func:`describe_backbone` and :func:`describe_head` read the same settings
+from the modules of a built mmpretrain / mmseg model (not from its config):
+the conv strides and dilations
 and the max-pools level by level, matched against every (variant, output
 stride, dilation rule) the rules of ``expected_layout`` produce; the
 activation modules; the norm layers' types and eps; which backbone output the
@@ -119,8 +122,9 @@ STRUCTURAL = (nn.Conv2d, nn.Linear, _BatchNorm, nn.GroupNorm, nn.LayerNorm, nn.M
 def expected_layout(variant, output_stride, rule, kernels):
     """Per level B2-B7: ``(pool, units)``; ``pool`` is None or ``(stride,
     dilation)`` of a 3x3 max-pool before the level, ``units`` a tuple per unit
-    of ``(stride, dilations)`` of its convs. ``kernels[level][unit]`` gives
-    the kernel sizes of each conv (1x1 convs have dilation 1)."""
+    of ``(conv strides, shortcut stride, conv dilations)``.
+    ``kernels[level][unit]`` gives the kernel sizes of each conv (1x1 convs
+    have dilation 1)."""
     dilation, layout = 1, []
     for i, downsample in enumerate(VARIANTS[variant]):
         dilated = i in DILATED_LEVELS[output_stride]
@@ -134,7 +138,9 @@ def expected_layout(variant, output_stride, rule, kernels):
             dils = [new] * len(unit_kernels)
             if first_strided and dilated and rule == 'ademxapp':
                 dils[0] = dilation
-            units.append((2 if first_strided and not dilated else 1,
+            stride = 2 if first_strided and not dilated else 1
+            # the stride on the first conv (a bottleneck's 1x1) and the shortcut
+            units.append(((stride, ) + (1, ) * (len(unit_kernels) - 1), stride,
                           tuple(d if k > 1 else 1 for d, k in zip(dils, unit_kernels))))
         layout.append((pool, tuple(units)))
         dilation = new
@@ -181,8 +187,9 @@ def describe_backbone(backbone):
         return None
     observed, kernels, pool_paddings = [], [], set()
     for level, units in zip(LEVELS, levels):
-        pool = _max_pool(backbone._modules.get(f'pool{level}'))
-        if pool is not None and not isinstance(pool, nn.MaxPool2d):
+        pool = _max_pool(getattr(backbone, f'pool{level}', None))
+        if pool is not None and (not isinstance(pool, nn.MaxPool2d)
+                                 or _pair(pool.kernel_size) != 3):
             return None  # not a 3x3 max-pool: no source has that
         if pool is not None and _pair(pool.stride) == 2:
             pool_paddings.add(_pair(pool.padding))
@@ -191,7 +198,10 @@ def describe_backbone(backbone):
         for unit in units:
             convs = [getattr(unit, f'conv{i}', None) for i in (1, 2, 3)]
             convs = [c for c in convs if c is not None]
-            unit_descs.append((_pair(convs[0].stride),
+            shortcut = getattr(unit, 'shortcut', None)
+            unit_descs.append((tuple(_pair(c.stride) for c in convs),
+                               _pair(shortcut.stride) if shortcut is not None
+                               else _pair(convs[0].stride),
                                tuple(_pair(c.dilation) for c in convs)))
             unit_kernels.append(tuple(_pair(c.kernel_size) for c in convs))
         observed.append((pool_desc, tuple(unit_descs)))
@@ -200,7 +210,8 @@ def describe_backbone(backbone):
     layouts = [(v, os, rule) for v in VARIANTS for os in DILATED_LEVELS for rule in RULES
                if expected_layout(v, os, rule, kernels) == observed]
     return dict(
-        layouts=layouts,  # every (variant, output stride, rule) that builds these modules
+        # every (variant, output stride, rule) that builds these modules
+        layouts=layouts,
         variant=sorted({v for v, _, _ in layouts}),
         output_stride=sorted({os for _, os, _ in layouts}),
         pool_padding=sorted(pool_paddings),
