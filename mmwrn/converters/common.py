@@ -9,6 +9,8 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
+from .architecture import check_architecture, describe_source, mismatch_message
+
 
 class ConversionError(ValueError):
     """A source checkpoint does not match what the converter expects."""
@@ -96,7 +98,6 @@ def convert_and_save(state_dict, unused, config, out, src, source, fmt, source_h
       converted head. Other missing tensors (a head the source does not have)
       keep their initialisation and are listed.
     """
-    from .architecture import check_architecture, describe_source, mismatch_message
     model, cfg = build_model(config)
     kind = 'segmentor' if hasattr(model, 'decode_head') else 'classifier'
     notes = list(notes)
