@@ -3,7 +3,6 @@
 # linearly to ~0 over 90 epochs, random-sized crop 224 (8-100%, bicubic), colour jitter
 # 0.4, PCA lighting 0.1, flip; test at shorter side 320 + centre crop 320 (the paper's).
 # Expected (ademxapp, A1 tuned from A, single 320 crop): top-1 / top-5 error 19.54 / 4.75.
-# IABN's WiderResNet-38: 79.72 top-1 at 224, 80.69 at 320.
 # Other GPU counts: tools/train.py --auto-scale-lr (base batch 256).
 _base_ = [
     '../_base_/models/wider-resnet38-a1_cls.py',
