@@ -106,6 +106,20 @@ def write_config(path, data_root, out_dir, *, num_workers=0, iters=6, hooks=()):
     return path
 
 
+def write_cls_config(path, data_root, out_dir, hooks=()):
+    """configs/wrn/wrn-28-10-d0.3 (dropout 0.3, random crop and flip;
+    EpochBasedTrainLoop, checkpoint and validation every epoch) at width 1 on
+    20 CIFAR images: 2 epochs of 5 iterations."""
+    from tests.cls_helpers import tiny_cls_train_config
+    cfg = Config.fromfile(tiny_cls_train_config(
+        osp.join(ROOT, 'configs', 'wrn', 'wrn-28-10-d0.3_1xb128_cifar10.py'), data_root,
+        osp.dirname(path), size=32))
+    cfg.custom_imports.imports.append('tests.resume_helpers')
+    cfg.custom_hooks = [dict(type='IterLossRecorderHook', out_dir=out_dir), *hooks]
+    cfg.dump(path)
+    return path
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))

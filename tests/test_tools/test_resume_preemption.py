@@ -14,7 +14,8 @@ import pytest
 import torch
 
 from mmwrn.utils import synthetic_data
-from tests.resume_helpers import assert_tensors_equal, free_port, loss_records, write_config
+from tests.resume_helpers import (assert_tensors_equal, free_port, loss_records,
+                                  write_cls_config, write_config)
 from tests.seg_utils import ROOT
 
 ENV = dict(os.environ, PYTHONWARNINGS='ignore', OMP_NUM_THREADS='1')
@@ -36,17 +37,18 @@ def last_checkpoint(work_dir):
         return osp.basename(f.read().strip())
 
 
-def assert_same_run(reference, resumed, ranks=(0, )):
+def assert_same_run(reference, resumed, ranks=(0, ), final=f'iter_{ITERS}.pth',
+                    iters=ITERS):
     """Every iteration any run in ``resumed`` computed has the loss of the
     same iteration in ``reference``, and the final checkpoints hold
     bit-identical tensors."""
     for rank in ranks:
         expected = dict(loss_records(reference, rank))
-        assert sorted(expected) == list(range(1, ITERS + 1))
+        assert sorted(expected) == list(range(1, iters + 1))
         records = loss_records(resumed, rank)
         assert {i for i, _ in records} == set(expected)
         assert [(i, expected[i]) for i, _ in records] == records, f'rank {rank}'
-    ref, res = (torch.load(osp.join(d, f'iter_{ITERS}.pth'), map_location='cpu')
+    ref, res = (torch.load(osp.join(d, final), map_location='cpu')
                 for d in (reference, resumed))
     for key in ('state_dict', 'optimizer', 'param_schedulers', 'rng_state'):
         assert_tensors_equal(ref[key], res[key], key)
@@ -169,3 +171,28 @@ def test_two_processes_signal_on_one_rank_then_sigkill_resume_is_bit_identical(
     _, out = run('work', '--resume')
     assert 'resumed epoch: 0, iter: 4' in ok(out)
     assert_same_run(reference, work, ranks=(0, 1))
+
+
+def test_epoch_based_loop_sigterm_mid_epoch_resume_is_bit_identical(tmp_path):
+    """A classification config (EpochBasedTrainLoop, dropout, random crop and
+    flip, validation every epoch): SIGTERM in the middle of epoch 1 saves
+    iter_3.pth and exits 0; the resumed run skips the epoch's first 3 batches
+    (mmengine would start the epoch over) and ends equal to an uninterrupted
+    run."""
+    data_root = str(tmp_path / 'data')
+    synthetic_data.make_cifar(data_root, num_classes=10)
+    works = {}
+    for name in ('reference', 'work'):
+        works[name] = str(tmp_path / name)
+        os.makedirs(works[name])
+    ok(train(write_cls_config(osp.join(works['reference'], 'cfg.py'), data_root,
+                              works['reference']), works['reference']))
+    work = works['work']
+    log = ok(train(write_cls_config(osp.join(work, 'stop.py'), data_root, work, hooks=[
+        dict(type='SendSignalHook', signal='SIGTERM', at_iter=3)]), work))
+    assert 'iter_3.pth at iteration 3 (epoch 1)' in log
+    log = ok(train(write_cls_config(osp.join(work, 'cfg.py'), data_root, work), work,
+                   '--resume'))
+    assert 'resumed epoch: 0, iter: 3' in log
+    assert 'Advance dataloader 3 steps' in log
+    assert_same_run(works['reference'], work, final='epoch_2.pth', iters=10)
