@@ -6,6 +6,7 @@ import os
 import os.path as osp
 import signal
 import socket
+import subprocess
 
 import torch
 from mmengine.config import Config
@@ -36,14 +37,20 @@ class IterLossRecorderHook(Hook):
 @HOOKS.register_module()
 class SendSignalHook(Hook):
     """Sends ``signal`` to this process at the start of iteration ``at_iter``
-    (1-based), on ``rank`` only when given."""
+    (1-based), on ``rank`` only when given; with ``group=True`` to every
+    process of its process group (DataLoader workers included) from another
+    process (``kill``), as Slurm signals every process of a job step."""
 
-    def __init__(self, signal, at_iter, rank=None):
-        self.signal, self.at_iter, self.rank = signal, at_iter, rank
+    def __init__(self, signal, at_iter, rank=None, group=False):
+        self.signal, self.at_iter, self.rank, self.group = signal, at_iter, rank, group
 
     def before_train_iter(self, runner, batch_idx, data_batch=None):
         if runner.iter + 1 == self.at_iter and self.rank in (None, get_rank()):
-            os.kill(os.getpid(), getattr(signal, self.signal))
+            signum = getattr(signal, self.signal)
+            if self.group:
+                subprocess.run(['kill', '-s', self.signal[3:], '--', f'-{os.getpgid(0)}'])
+            else:
+                os.kill(os.getpid(), signum)
 
 
 @HOOKS.register_module()
@@ -106,7 +113,7 @@ def write_config(path, data_root, out_dir, *, num_workers=0, iters=6, hooks=()):
     return path
 
 
-def write_cls_config(path, data_root, out_dir, hooks=()):
+def write_cls_config(path, data_root, out_dir, hooks=(), num_workers=0):
     """configs/wrn/wrn-28-10-d0.3 (dropout 0.3, random crop and flip;
     EpochBasedTrainLoop, checkpoint and validation every epoch) at width 1 on
     20 CIFAR images: 2 epochs of 5 iterations."""
@@ -115,6 +122,7 @@ def write_cls_config(path, data_root, out_dir, hooks=()):
         osp.join(ROOT, 'configs', 'wrn', 'wrn-28-10-d0.3_1xb128_cifar10.py'), data_root,
         osp.dirname(path), size=32))
     cfg.custom_imports.imports.append('tests.resume_helpers')
+    cfg.train_dataloader.update(num_workers=num_workers, persistent_workers=num_workers > 0)
     cfg.custom_hooks = [dict(type='IterLossRecorderHook', out_dir=out_dir), *hooks]
     cfg.dump(path)
     return path

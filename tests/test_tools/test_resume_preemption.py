@@ -24,7 +24,8 @@ ITERS = 6  # checkpoints (keeping 1) and validation every 2 iterations
 
 def train(config, work_dir, *extra):
     return subprocess.run([sys.executable, 'tools/train.py', config, '--work-dir', work_dir,
-                           *extra], cwd=ROOT, env=ENV, capture_output=True, text=True)
+                           *extra], cwd=ROOT, env=ENV, capture_output=True, text=True,
+                          start_new_session=True)  # its own process group
 
 
 def ok(out):
@@ -136,9 +137,10 @@ def test_two_processes_signal_on_one_rank_then_sigkill_resume_is_bit_identical(
         data_root, tmp_path):
     """gloo, 2 processes with 2 DataLoader workers each (their random state
     is not saved: mmengine seeds them per rank and worker, and the skipped
-    batches advance them): SIGUSR1 reaching rank 1 only stops both ranks at
-    that iteration and --requeue requeues the Slurm job; a later SIGKILL of
-    rank 0; the resumed run equals an uninterrupted 2-process run."""
+    batches advance them): SIGUSR1 reaching rank 1 and its workers only (each
+    rank has its own process group under torchrun) stops both ranks at that
+    iteration and --requeue requeues the Slurm job; a later SIGKILL of rank 0;
+    the resumed run equals an uninterrupted 2-process run."""
     bin_dir = tmp_path / 'bin'
     bin_dir.mkdir()
     calls = tmp_path / 'scontrol_calls'
@@ -159,7 +161,7 @@ def test_two_processes_signal_on_one_rank_then_sigkill_resume_is_bit_identical(
     reference, out = run('reference')
     ok(out)
     work, out = run('work', '--requeue', stop=dict(type='SendSignalHook', signal='SIGUSR1',
-                                                   at_iter=3, rank=1))
+                                                   at_iter=3, rank=1, group=True))
     log = ok(out)
     assert 'SIGUSR1 received: saved' in log and 'gloo' in log
     assert last_checkpoint(work) == 'iter_3.pth'
@@ -175,10 +177,11 @@ def test_two_processes_signal_on_one_rank_then_sigkill_resume_is_bit_identical(
 
 def test_epoch_based_loop_sigterm_mid_epoch_resume_is_bit_identical(tmp_path):
     """A classification config (EpochBasedTrainLoop, dropout, random crop and
-    flip, validation every epoch): SIGTERM in the middle of epoch 1 saves
-    iter_3.pth and exits 0; the resumed run skips the epoch's first 3 batches
-    (mmengine would start the epoch over) and ends equal to an uninterrupted
-    run."""
+    flip, validation every epoch) with 2 persistent DataLoader workers:
+    SIGTERM to every process (workers included, as Slurm sends it) in the
+    middle of epoch 1 saves iter_3.pth and exits 0; the resumed run skips the
+    epoch's first 3 batches (mmengine would start the epoch over) and ends
+    equal to an uninterrupted run."""
     data_root = str(tmp_path / 'data')
     synthetic_data.make_cifar(data_root, num_classes=10)
     works = {}
@@ -186,13 +189,14 @@ def test_epoch_based_loop_sigterm_mid_epoch_resume_is_bit_identical(tmp_path):
         works[name] = str(tmp_path / name)
         os.makedirs(works[name])
     ok(train(write_cls_config(osp.join(works['reference'], 'cfg.py'), data_root,
-                              works['reference']), works['reference']))
+                              works['reference'], num_workers=2), works['reference']))
     work = works['work']
     log = ok(train(write_cls_config(osp.join(work, 'stop.py'), data_root, work, hooks=[
-        dict(type='SendSignalHook', signal='SIGTERM', at_iter=3)]), work))
+        dict(type='SendSignalHook', signal='SIGTERM', at_iter=3, group=True)],
+        num_workers=2), work))
     assert 'iter_3.pth at iteration 3 (epoch 1)' in log
-    log = ok(train(write_cls_config(osp.join(work, 'cfg.py'), data_root, work), work,
-                   '--resume'))
+    log = ok(train(write_cls_config(osp.join(work, 'cfg.py'), data_root, work,
+                                    num_workers=2), work, '--resume'))
     assert 'resumed epoch: 0, iter: 3' in log
     assert 'Advance dataloader 3 steps' in log
     assert_same_run(works['reference'], work, final='epoch_2.pth', iters=10)

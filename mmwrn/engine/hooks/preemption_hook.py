@@ -1,6 +1,7 @@
 """Training that survives preemption: a signal saves a checkpoint at the
 current iteration and stops training; outdated checkpoints are removed only
 after a newer one is complete."""
+import functools
 import logging
 import os
 import os.path as osp
@@ -19,6 +20,16 @@ from mmwrn.registry import register_hook
 from .rng_state_hook import RNGStateHook
 
 KEPT_KEY = 'mmwrn_kept_checkpoints'  # message hub: checkpoints not yet removed
+
+
+def _ignore_worker_deaths(previous, signum, frame):
+    """SIGCHLD handler after a stop signal: calls the previous handler but
+    ignores the error torch's raises for a DataLoader worker that died."""
+    if callable(previous):
+        try:
+            previous(signum, frame)
+        except RuntimeError:
+            pass
 
 
 class TrainingPreempted(SystemExit):
@@ -54,12 +65,15 @@ class PreemptionHook(Hook):
     (exit status 0) then leaves ``runner.train()``. ``--resume`` continues from
     the checkpoint; with :class:`RNGStateHook` exactly as without the stop.
 
-    The handlers are installed when the hook is built, so that DataLoader
-    worker processes, forked later, inherit them (Slurm signals every process
-    of a job step; a worker killed by the signal would crash the main
-    process). In a worker, and outside ``runner.train()``, a signal behaves as
-    it did before the hook (workers ignore it; their main process decides).
-    The previous handlers are restored after the run.
+    DataLoader workers: Slurm signals every process of a job step, and the
+    main process raises an error as soon as a worker dies. The handlers are
+    installed when the hook is built, so that workers, forked later, inherit
+    them and ignore the signal (their main process decides); torch's workers
+    however exit on SIGTERM (their own handler), so once a stop signal has
+    arrived, a worker's death no longer interrupts the running iteration (the
+    stop comes before the next batch is needed). Outside ``runner.train()`` a
+    signal behaves as it did before the hook. The previous handlers are
+    restored after the run.
 
     Checkpoint removal: ``CheckpointHook(max_keep_ckpts=N)`` removes the
     oldest checkpoint *before* writing a new one, so a kill during the save
@@ -94,6 +108,7 @@ class PreemptionHook(Hook):
         self._requested = 0  # the signal number received, 0 for none
         self._training = False
         self._previous = {}
+        self._sigchld_previous = None  # SIGCHLD's handler before a stop signal
         self._stop = None  # TrainingPreempted to raise after the run
         self._checkpoint_hook = None  # the CheckpointHook, when there is one
         self._pruned_hook = None  # the CheckpointHook whose removals this hook does
@@ -118,12 +133,24 @@ class PreemptionHook(Hook):
         for signum, previous in self._previous.items():
             signal.signal(signum, previous if previous is not None else signal.SIG_DFL)
         self._previous = {}
+        if self._sigchld_previous is not None:
+            signal.signal(signal.SIGCHLD, self._sigchld_previous)
+            self._sigchld_previous = None
 
     def _handle(self, signum, frame):
         if os.getpid() != self._pid:
             return  # a DataLoader worker: its main process stops training
         if self._training:
             self._requested = max(self._requested, signum)
+            if self._sigchld_previous is None:
+                # torch's SIGCHLD handler raises in the main thread when a
+                # DataLoader worker dies, e.g. of this signal (Slurm sends it to
+                # the workers too). CPython runs pending handlers in signal
+                # number order, so this one (SIGTERM 15, SIGUSR1 10, SIGINT 2)
+                # runs before a pending SIGCHLD (17).
+                self._sigchld_previous = signal.getsignal(signal.SIGCHLD)
+                signal.signal(signal.SIGCHLD, functools.partial(
+                    _ignore_worker_deaths, self._sigchld_previous))
             return
         previous = self._previous.get(signum)
         if previous is signal.SIG_IGN:
