@@ -18,8 +18,12 @@ def add_resume_hooks(cfg):
     """Append ``mmwrn.RNGStateHook`` and ``mmwrn.PreemptionHook`` to
     ``cfg.custom_hooks`` unless the config has them (by either name)."""
     hooks = list(cfg.get('custom_hooks') or [])
-    present = {str(h.get('type', '')).split('.')[-1] if isinstance(h.get('type'), str)
-               else getattr(h.get('type'), '__name__', '') for h in hooks}
+
+    def name(hook):  # a config dict (type: name or class) or a built hook
+        kind = hook.get('type', '') if isinstance(hook, dict) else type(hook)
+        return kind.split('.')[-1] if isinstance(kind, str) else kind.__name__
+
+    present = {name(h) for h in hooks}
     for name in RESUME_HOOKS:
         if name not in present:
             hooks.append(dict(type=f'mmwrn.{name}'))

@@ -7,17 +7,19 @@ import time
 import pytest
 from mmengine.config import Config
 
-from mmwrn.engine import (TrainingPreempted, add_resume_hooks, find_resume_checkpoint,
-                          requeue_slurm_job)
+from mmwrn.engine import (RNGStateHook, TrainingPreempted, add_resume_hooks,
+                          find_resume_checkpoint, requeue_slurm_job)
 
 
 @pytest.mark.parametrize('existing', [None, [], [dict(type='EMAHook')],
-                                      [dict(type='RNGStateHook')],
+                                      [dict(type='RNGStateHook')], [RNGStateHook()],
+                                      [dict(type=RNGStateHook)],
                                       [dict(type='mmwrn.PreemptionHook', signals=['SIGINT'])]])
 def test_hooks_added_once(existing):
     cfg = Config(dict(custom_hooks=existing))
     hooks = add_resume_hooks(cfg).custom_hooks
-    names = [h['type'].split('.')[-1] for h in hooks]
+    kinds = [h['type'] if isinstance(h, dict) else type(h) for h in hooks]
+    names = [k.split('.')[-1] if isinstance(k, str) else k.__name__ for k in kinds]
     assert sorted(n for n in names if n != 'EMAHook') == ['PreemptionHook', 'RNGStateHook']
     assert hooks[:len(existing or [])] == (existing or []), 'the config\'s hooks kept'
 
