@@ -1,15 +1,19 @@
-"""Weights-only loading of mmengine checkpoints (torch >= 2.6)."""
+"""Weights-only loading of mmengine checkpoints (torch >= 2.6), errors for
+damaged files, atomic writes."""
 import os
 import pickle
+import stat
 
 import numpy as np
 import pytest
 import torch
+from mmengine.fileio import get_file_backend
 from mmengine.logging import HistoryBuffer, MessageHub
 from mmengine.runner.checkpoint import _load_checkpoint, save_checkpoint
 
 import mmwrn  # noqa: F401
-from mmwrn.checkpoint import UnsafeCheckpointError, safe_load
+from mmwrn.checkpoint import (AtomicLocalBackend, CorruptCheckpointError,
+                              UnsafeCheckpointError, atomic_write, safe_load)
 
 
 def test_mmengine_message_hub_and_numpy_round_trip(tmp_path):
@@ -73,3 +77,61 @@ def test_fresh_process_loads_history_buffers(tmp_path):
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split()[-1] == '1.5'
+
+
+def _damaged(tmp_path, damage):
+    good = tmp_path / 'good.pth'
+    save_checkpoint(dict(state_dict={'w': torch.randn(300)}, meta=dict(iter=3)), str(good))
+    data = good.read_bytes()
+    bad = tmp_path / 'bad.pth'
+    bad.write_bytes({'half': data[:len(data) // 2], 'empty': b'', 'end_cut': data[:-5],
+                     'garbage': bytes(range(256)) * 4}[damage])
+    return str(bad)
+
+
+@pytest.mark.parametrize('damage', ['half', 'empty', 'end_cut', 'garbage'])
+def test_truncated_or_corrupt_checkpoint_error_names_the_file(tmp_path, damage):
+    bad = _damaged(tmp_path, damage)
+    with pytest.raises(CorruptCheckpointError, match=f'{bad} is truncated or corrupt'):
+        _load_checkpoint(bad)  # mmengine's loader (load_from, --resume, init_cfg)
+
+
+def test_local_writes_go_through_the_atomic_backend(tmp_path, monkeypatch):
+    assert type(get_file_backend(str(tmp_path))) is AtomicLocalBackend
+    path = tmp_path / 'ckpt.pth'
+    save_checkpoint({'w': torch.ones(3)}, str(path))  # mmengine's writer
+    old = path.read_bytes()
+
+    def disk_full(fd):
+        raise OSError('disk full')
+
+    monkeypatch.setattr(os, 'fsync', disk_full)
+    with pytest.raises(OSError, match='disk full'):
+        save_checkpoint({'w': torch.zeros(1000)}, str(path))
+    # the failed write left the old file and no temporary file
+    assert path.read_bytes() == old and os.listdir(tmp_path) == ['ckpt.pth']
+    monkeypatch.undo()
+    save_checkpoint({'w': torch.zeros(3)}, str(path))
+    assert torch.equal(torch.load(path)['w'], torch.zeros(3))
+    with open(tmp_path / 'plain', 'w'):
+        pass
+    assert os.stat(path).st_mode == os.stat(tmp_path / 'plain').st_mode, 'mode as open()'
+    assert sorted(os.listdir(tmp_path)) == ['ckpt.pth', 'plain']
+
+
+def test_atomic_write_follows_links_and_writes_special_files_in_place(tmp_path):
+    real = tmp_path / 'real.txt'
+    real.write_text('old')
+    link = tmp_path / 'link.txt'
+    link.symlink_to(real)
+    get_file_backend(str(link)).put_text('new', str(link))
+    assert link.is_symlink() and real.read_text() == 'new'
+    fifo = str(tmp_path / 'fifo')
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        atomic_write(b'through', fifo)
+        assert os.read(reader, 100) == b'through'
+    finally:
+        os.close(reader)
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
