@@ -46,18 +46,20 @@ def load_model_index():
         return {}
     with open(osp.join(root, 'model-index.yml')) as f:
         index = yaml.safe_load(f)
-    models = {}
+    models, invalid = {}, []
     for metafile in index.get('Import', []):
         with open(osp.join(root, metafile)) as f:
             for entry in yaml.safe_load(f).get('Models', []):
-                tasks = {r['Task'] for r in entry.get('Results') or []}
-                hosts = {HOST_OF_TASK[t] for t in tasks}
-                if len(hosts) != 1:
-                    raise ValueError(f'{metafile}: {entry["Name"]} needs Results with one '
-                                     f'task of {tuple(HOST_OF_TASK)}, got {sorted(tasks)}')
+                hosts = {HOST_OF_TASK.get(r.get('Task')) for r in entry.get('Results') or []}
+                if len(hosts) != 1 or None in hosts:
+                    invalid.append(entry['Name'])
+                    continue
                 models[entry['Name'].lower()] = dict(
                     entry, Config=osp.join(root, entry['Config']), host=hosts.pop(),
                     metafile=osp.join(root, metafile))
+    if invalid:
+        print_log(f'mmwrn: model index entries without one Results task of '
+                  f'{tuple(HOST_OF_TASK)} are ignored: {invalid}', 'current', level=30)
     return models
 
 

@@ -1,22 +1,36 @@
-"""Weights-only loading of mmengine checkpoints (torch >= 2.6), errors for
-damaged files, atomic writes."""
+"""Safe loading of mmengine checkpoints (weights-only on torch >= 2.4, the
+restricted unpickler before), errors for damaged and missing files."""
 import os
 import pickle
-import stat
 
 import numpy as np
 import pytest
 import torch
-from mmengine.fileio import get_file_backend
 from mmengine.logging import HistoryBuffer, MessageHub
 from mmengine.runner.checkpoint import _load_checkpoint, save_checkpoint
 
 import mmwrn  # noqa: F401
-from mmwrn.checkpoint import (AtomicLocalBackend, CorruptCheckpointError,
-                              UnsafeCheckpointError, atomic_write, safe_load)
+from mmwrn.checkpoint import (RESTRICTED_PICKLE, CorruptCheckpointError,
+                              UnsafeCheckpointError, safe_load)
 
 
-def test_mmengine_message_hub_and_numpy_round_trip(tmp_path):
+import mmwrn.checkpoint as ckpt_module
+
+LOADERS = ['weights_only', 'restricted']
+
+
+@pytest.fixture(params=LOADERS)
+def loader(request, monkeypatch):
+    """Runs a test with each of the two loading paths: weights-only (torch >=
+    2.4) and the restricted unpickler (what older torch uses; forced here)."""
+    if request.param == 'weights_only' and not ckpt_module.HAS_SAFE_GLOBALS:
+        pytest.skip(f'torch {torch.__version__} has no add_safe_globals')
+    monkeypatch.setattr(ckpt_module, 'HAS_SAFE_GLOBALS', request.param == 'weights_only')
+    return request.param
+
+
+@pytest.mark.compat
+def test_mmengine_message_hub_and_numpy_round_trip(tmp_path, loader):
     hub = MessageHub.get_instance('mmwrn_test_hub')
     for v in (1.0, np.float64(2.5), torch.tensor(3.0)):
         hub.update_scalar('train/loss', v)
@@ -31,8 +45,11 @@ def test_mmengine_message_hub_and_numpy_round_trip(tmp_path):
     buf = loaded['message_hub']['log_scalars']['train/loss']
     assert isinstance(buf, HistoryBuffer) and buf.mean() == pytest.approx(6.5 / 3)
     assert loaded['meta']['seed'] == 7 and loaded['arr'].dtype == np.float32
-    # plain torch.load also works, still weights-only
-    assert torch.load(path)['message_hub']['runtime_info']['seed'] == 7
+    # what mmengine writes also passes the other path
+    if ckpt_module.HAS_SAFE_GLOBALS:
+        assert torch.load(path, weights_only=True)['message_hub']['runtime_info']['seed'] == 7
+    restricted = torch.load(path, pickle_module=RESTRICTED_PICKLE, weights_only=False)
+    assert restricted['message_hub']['runtime_info']['seed'] == 7
 
 
 class _Payload:
@@ -50,8 +67,9 @@ class _GetattrPayload:
         return (getattr, (HistoryBuffer, 'update'))
 
 
+@pytest.mark.compat
 @pytest.mark.parametrize('make', [lambda p: _Payload(p), lambda p: _GetattrPayload()])
-def test_malicious_checkpoint_is_refused_and_payload_never_runs(tmp_path, make):
+def test_malicious_checkpoint_is_refused_and_payload_never_runs(tmp_path, make, loader):
     marker = tmp_path / 'pwned'
     path = tmp_path / 'evil.pth'
     torch.save({'state_dict': {}, 'x': make(marker)}, path, pickle_protocol=2)
@@ -96,42 +114,27 @@ def test_truncated_or_corrupt_checkpoint_error_names_the_file(tmp_path, damage):
         _load_checkpoint(bad)  # mmengine's loader (load_from, --resume, init_cfg)
 
 
-def test_local_writes_go_through_the_atomic_backend(tmp_path, monkeypatch):
-    assert type(get_file_backend(str(tmp_path))) is AtomicLocalBackend
-    path = tmp_path / 'ckpt.pth'
-    save_checkpoint({'w': torch.ones(3)}, str(path))  # mmengine's writer
-    old = path.read_bytes()
+class _Global:
+    """Pickles as a reference to an arbitrary global, like a crafted file."""
 
-    def disk_full(fd):
-        raise OSError('disk full')
+    def __init__(self, module, name):
+        self.module, self.name = module, name
 
-    monkeypatch.setattr(os, 'fsync', disk_full)
-    with pytest.raises(OSError, match='disk full'):
-        save_checkpoint({'w': torch.zeros(1000)}, str(path))
-    # the failed write left the old file and no temporary file
-    assert path.read_bytes() == old and os.listdir(tmp_path) == ['ckpt.pth']
-    monkeypatch.undo()
-    save_checkpoint({'w': torch.zeros(3)}, str(path))
-    assert torch.equal(torch.load(path)['w'], torch.zeros(3))
-    with open(tmp_path / 'plain', 'w'):
-        pass
-    assert os.stat(path).st_mode == os.stat(tmp_path / 'plain').st_mode, 'mode as open()'
-    assert sorted(os.listdir(tmp_path)) == ['ckpt.pth', 'plain']
+    def __reduce__(self):
+        return (_resolve, (self.module, self.name))
 
 
-def test_atomic_write_follows_links_and_writes_special_files_in_place(tmp_path):
-    real = tmp_path / 'real.txt'
-    real.write_text('old')
-    link = tmp_path / 'link.txt'
-    link.symlink_to(real)
-    get_file_backend(str(link)).put_text('new', str(link))
-    assert link.is_symlink() and real.read_text() == 'new'
-    fifo = str(tmp_path / 'fifo')
-    os.mkfifo(fifo)
-    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
-    try:
-        atomic_write(b'through', fifo)
-        assert os.read(reader, 100) == b'through'
-    finally:
-        os.close(reader)
-    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+def _resolve(module, name):
+    return getattr(__import__(module, fromlist=[name]), name)
+
+
+@pytest.mark.compat
+@pytest.mark.parametrize('module, name', [('builtins', 'eval'), ('numpy', 'load'),
+                                          ('torch', 'load'), ('subprocess', 'Popen')])
+def test_restricted_unpickler_resolves_only_its_allow_list(tmp_path, module, name):
+    """The fallback of torch < 2.4 refuses every global outside its list,
+    before importing or calling anything."""
+    path = tmp_path / 'crafted.pth'
+    torch.save({'w': torch.ones(2), 'x': _Global(module, name)}, path)
+    with pytest.raises(pickle.UnpicklingError, match='refused global'):
+        torch.load(path, pickle_module=RESTRICTED_PICKLE, weights_only=False)

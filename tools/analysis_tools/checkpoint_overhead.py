@@ -1,6 +1,6 @@
 """What exact, preemptible runs add to saving a checkpoint: the bytes and
 seconds of the random number state (RNGStateHook) and the time of the atomic
-write (temporary file, fsync, rename; mmwrn.checkpoint.AtomicLocalBackend)
+write (temporary file, fsync, rename; mmwrn.engine.atomic_backend.AtomicLocalBackend)
 against mmengine's in-place write (LocalBackend), as a markdown table.
 
     python tools/analysis_tools/checkpoint_overhead.py [CONFIG ...] [--ranks 8]
@@ -30,7 +30,7 @@ from mmengine.fileio import LocalBackend  # noqa: E402
 from mmengine.registry import DefaultScope  # noqa: E402
 
 import mmwrn  # noqa: E402,F401
-from mmwrn.checkpoint import AtomicLocalBackend  # noqa: E402
+from mmwrn.engine.atomic_backend import AtomicLocalBackend  # noqa: E402
 from mmwrn.engine import get_rng_state  # noqa: E402
 
 ROOT = osp.join(osp.dirname(osp.abspath(__file__)), '..', '..')

@@ -15,7 +15,7 @@ from mmengine.hooks import CheckpointHook, Hook
 from mmengine.logging import print_log
 from mmengine.runner import IterBasedTrainLoop
 
-from mmwrn.checkpoint import atomic_write
+from mmwrn.engine.atomic_backend import atomic_write
 from mmwrn.registry import register_hook
 from .rng_state_hook import RNGStateHook
 
