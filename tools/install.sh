@@ -146,6 +146,10 @@ log "mmcv $MMCV_VERSION with compiled ops: ok"
 
 log "installing mmengine, mmsegmentation, mmpretrain and mmwrn (editable, with test extras)"
 "${PIP[@]}" install -q --no-build-isolation -e "$ROOT[tests]"
+# openmim (the `mim` command, for the packaging tests) without its opendatalab
+# dependency, whose openxlab pins setuptools 60 and old requests/rich; mim's
+# other dependencies are in the tests extra
+"${PIP[@]}" install -q --no-deps openmim==0.3.9
 "$PY" -c "import mmwrn, mmseg.models, mmpretrain.models" \
     || { log "ERROR: the stack does not import"; exit 1; }
 req_hash > "$STAMP"
