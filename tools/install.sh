@@ -10,6 +10,8 @@
 #                     version (default ~/.cache/mmwrn)
 #   MMWRN_MMCV_CUDA=1 also compile mmcv's CUDA ops (much slower; mmwrn needs none)
 #   MAX_JOBS          parallel compile jobs for mmcv (default: number of cores)
+#   MMWRN_WHEELHOUSE  offline set-up from a folder made by tools/gpu/prepare_offline.sh
+#                     (see "Offline / wheelhouse mode" below and README, "Performance on GPU")
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -17,9 +19,28 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$ROOT/tools/env.sh"
 log() { echo "[mmwrn install] $*"; }
 
-MMCV_VERSION=2.1.0
+# shellcheck source=tools/mmcv_source.sh
+source "$ROOT/tools/mmcv_source.sh"   # MMCV_VERSION, mmcv_download_source
 CACHE=${MMWRN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mmwrn}
 PIP=("$PY" -m pip --disable-pip-version-check)
+
+# --- Offline / wheelhouse mode (MMWRN_WHEELHOUSE=DIR) --------------------------
+# For a machine without network, e.g. a GPU image with its own torch. pip reads
+# DIR only (no index); torch and torchvision are the environment's own and are
+# kept; DIR holds mmcv's source and one version of every package the target may
+# lack (resolved together when tools/gpu/prepare_offline.sh made it), installed
+# without dependency resolution (--no-deps; tools/gpu/wheelhouse_specs.py keeps
+# what the environment already satisfies): the import check at the end proves
+# the set complete. Without MMWRN_WHEELHOUSE nothing below changes.
+WHEELHOUSE=""
+NO_DEPS=()
+if [[ -n "${MMWRN_WHEELHOUSE:-}" ]]; then
+    WHEELHOUSE=$(cd "$MMWRN_WHEELHOUSE" && pwd)
+    export PIP_NO_INDEX=1 PIP_FIND_LINKS="$WHEELHOUSE"
+    NO_DEPS=(--no-deps)
+    log "offline: packages from $WHEELHOUSE only, torch kept as installed"
+fi
+# -------------------------------------------------------------------------------
 
 req_hash() {
     cat "$ROOT"/requirements/*.txt "$ROOT/setup.py" | sha256sum | cut -c1-16
@@ -62,10 +83,22 @@ if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$(req_hash)" ]] \
     exit 0
 fi
 
-log "installing torch and torchvision (requirements/torch.txt)"
-"${PIP[@]}" install -q -r "$ROOT/requirements/torch.txt"
+if [[ -z "$WHEELHOUSE" ]]; then
+    log "installing torch and torchvision (requirements/torch.txt)"
+    "${PIP[@]}" install -q -r "$ROOT/requirements/torch.txt"
+elif ! "$PY" -c "import torch" 2>/dev/null; then
+    log "ERROR: MMWRN_WHEELHOUSE keeps the environment's torch, but $PY has none;"
+    log "set VIRTUAL_ENV to the environment that holds torch (README, Performance on GPU)"
+    exit 1
+fi
 log "installing build tools for mmcv (requirements/build.txt)"
 "${PIP[@]}" install -q -r "$ROOT/requirements/build.txt"
+if [[ -n "$WHEELHOUSE" ]]; then
+    # one requirement per wheel; what the environment already satisfies is kept
+    mapfile -t specs < <("$PY" "$ROOT/tools/gpu/wheelhouse_specs.py" "$WHEELHOUSE")
+    log "installing from the wheelhouse what the environment lacks (${#specs[@]} packages, --no-deps)"
+    "${PIP[@]}" install -q --no-deps "${specs[@]}"
+fi
 
 state=$(mmcv_state)
 if [[ "$state" != ok ]]; then
@@ -79,8 +112,7 @@ if [[ "$state" != ok ]]; then
         log "no cached mmcv wheel for torch $TORCH_VERSION in $WHEEL_DIR"
         log "COMPILING mmcv $MMCV_VERSION with its ops: this takes about 10 minutes on 2 cores"
         src=$(mktemp -d)
-        "${PIP[@]}" download -q --no-deps --no-binary :all: --no-build-isolation \
-            "mmcv==$MMCV_VERSION" -d "$src"
+        mmcv_download_source "$src"
         tar -xzf "$src"/mmcv-"$MMCV_VERSION".tar.gz -C "$src"
         pkg="$src/mmcv-$MMCV_VERSION"
         # torch >= 2.6 headers need C++20; mmcv 2.1.0 hard-codes C++17
@@ -98,7 +130,7 @@ if [[ "$state" != ok ]]; then
         log "using cached $wheel"
     fi
     "${PIP[@]}" install -q --force-reinstall --no-deps "$wheel"
-    "${PIP[@]}" install -q "$wheel"   # mmcv's own dependencies
+    [[ -n "$WHEELHOUSE" ]] || "${PIP[@]}" install -q "$wheel"   # mmcv's own dependencies
     state=$(mmcv_state)
     if [[ "$state" != ok ]]; then
         log "ERROR: mmcv is still not usable after installing $wheel: $state"
@@ -109,7 +141,7 @@ fi
 log "mmcv $MMCV_VERSION with compiled ops: ok"
 
 log "installing mmengine, mmsegmentation, mmpretrain and mmwrn (editable, with test extras)"
-"${PIP[@]}" install -q --no-build-isolation -e "$ROOT[tests]"
+"${PIP[@]}" install -q --no-build-isolation "${NO_DEPS[@]}" -e "$ROOT[tests]"
 "$PY" -c "import mmwrn, mmseg.models, mmpretrain.models" \
     || { log "ERROR: the stack does not import"; exit 1; }
 req_hash > "$STAMP"
