@@ -55,24 +55,24 @@ def test_channels_last_same_loss_and_gradients(device):
 
 @pytest.mark.parametrize('device', devices())
 def test_compiled_backbone_same_outputs_and_gradients(device):
-    """torch.compile of the backbone, as one graph (fullgraph: no graph break
-    in mmwrn's code). On a GPU with inductor; on CPU with aot_eager (the same
-    tracing of mmwrn's code without inductor's C++ compile, minutes on 2 cores)."""
+    """torch.compile of the backbone in training, as one graph (fullgraph: no
+    graph break in mmwrn's code), forward and backward. On a GPU with inductor;
+    on CPU with aot_eager (the same tracing of mmwrn's code without inductor's
+    C++ compile, minutes on 2 cores)."""
     model, batch = paper_segmenter(device, **NO_DROPOUT)
     backbone = model.backbone
     x = model.data_preprocessor(batch, True)['inputs']
     compiled = torch.compile(backbone, fullgraph=True,
                              backend='inductor' if device == 'cuda' else 'aot_eager')
+    backbone.train()  # the paper's training mode: BN frozen (norm_eval)
+    outs = []
     with exact_fp32():
-        for train in (False, True):
-            backbone.train(train)
-            outs = []
-            for net in (backbone, compiled):
-                backbone.zero_grad(set_to_none=True)
-                out = net(x)[-1]
-                out.square().mean().backward()
-                outs.append((out.detach(), {n: p.grad.clone() for n, p
-                                            in backbone.named_parameters()}))
-            (ref, ref_grads), (out, grads) = outs
-            torch.testing.assert_close(out, ref, rtol=1e-4, atol=1e-4)
-            assert_grads_close(grads, ref_grads, rtol=1e-4)
+        for net in (backbone, compiled):
+            backbone.zero_grad(set_to_none=True)
+            out = net(x)[-1]
+            out.square().mean().backward()
+            outs.append((out.detach(), {n: p.grad.clone() for n, p
+                                        in backbone.named_parameters()}))
+    (ref, ref_grads), (out, grads) = outs
+    torch.testing.assert_close(out, ref, rtol=1e-4, atol=1e-4)
+    assert_grads_close(grads, ref_grads, rtol=1e-4)
