@@ -148,12 +148,12 @@ def run_cuda_tests(python=sys.executable):
 
 
 def measure(device, warmup, repeats, peak, memory=True):
-    """benchmark.py's measurements of every group; returns table rows."""
-    rows = []
+    """benchmark.py's measurements, group by group: yields each group's rows."""
     for title, argv in groups(device, warmup, repeats, memory):
         args = benchmark.parse_args(argv)
         flops = {impl: model_flops_per_image(impl, args) for impl in ('mmwrn', 'peer')}
         flops['plain'] = flops['mmwrn']  # the same network (tested: identical math)
+        rows = []
         for r in benchmark.run(args):
             step_flops = flops[r['impl']] * (3 if r['mode'] == 'train' else 1)
             mfu = None
@@ -168,7 +168,7 @@ def measure(device, warmup, repeats, peak, memory=True):
                 gflop=step_flops / 1e9, mfu=mfu))
         if device == 'cuda':
             torch.cuda.empty_cache()
-    return rows
+        yield rows
 
 
 def significant(value, digits=3):
@@ -182,14 +182,17 @@ def significant(value, digits=3):
     return f'{value:.{decimals}f}'
 
 
+TABLE_HEADER = (
+    '| model | implementation | mode | batch | precision | with_cp | median step (ms) '
+    '| time / mmwrn (95% CI) | images/s | model GFLOP / image | MFU (bf16 peak) '
+    '| peak allocated (MiB) | step allocated (MiB) |\n' + '|' + '---|' * 13)
+
+
 def format_rows(rows):
     def fmt(value, spec):
         return '-' if value is None else format(value, spec)
 
-    lines = ['| model | implementation | mode | batch | precision | with_cp | median step (ms) '
-             '| time / mmwrn (95% CI) | images/s | model GFLOP / image | MFU (bf16 peak) '
-             '| peak allocated (MiB) | step allocated (MiB) |',
-             '|' + '---|' * 13]
+    lines = []
     for r in rows:
         ratio = fmt(r['ratio'], '.3f')
         if r['ratio_ci']:
@@ -221,8 +224,9 @@ def versions():
             f'mmwrn commit {commit}')
 
 
-def report(args):
-    lines = [f'# mmwrn GPU report ({args.device})', '']
+def report(args, emit):
+    """Produce the report part by part through ``emit(text)`` (so that what was
+    measured survives an interrupted run); returns whether a cuda test failed."""
     if args.device == 'cuda':
         device_name = torch.cuda.get_device_name()
         props = torch.cuda.get_device_properties(0)
@@ -233,11 +237,12 @@ def report(args):
         device = f'CPU ({platform.processor() or platform.machine()}), ' \
                  f'{torch.get_num_threads()} threads'
         peak, entry = (args.peak_tflops, '--peak-tflops') if args.peak_tflops else (None, None)
-    lines += [f'- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC',
-              f'- device: {device}',
-              f'- software: {versions()}',
-              '- command: `python tools/analysis_tools/gpu_report.py '
-              + ' '.join(args.argv) + '`']
+    lines = [f'# mmwrn GPU report ({args.device})', '',
+             f'- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC',
+             f'- device: {device}',
+             f'- software: {versions()}',
+             '- command: `python tools/analysis_tools/gpu_report.py '
+             + ' '.join(args.argv) + '`']
     if peak:
         lines.append(f'- bf16 dense peak for MFU: {peak:g} TFLOP/s ({entry})')
     elif args.device == 'cuda':
@@ -245,6 +250,7 @@ def report(args):
                      '(PEAK_BF16_TFLOPS; give one with --peak-tflops)')
     else:
         lines.append('- MFU omitted: CPU run (sizes for CI; the numbers mean nothing)')
+    emit('\n'.join(lines) + '\n')
     failed = False
     if not args.skip_tests:
         results, seconds, _ = run_cuda_tests()
@@ -252,19 +258,22 @@ def report(args):
         for _, outcome, _ in results:
             counts[outcome] = counts.get(outcome, 0) + 1
         summary = ', '.join(f'{n} {k}' for k, n in sorted(counts.items())) or 'none collected'
-        lines += ['', f'## `pytest -m cuda`: {summary} ({seconds:.0f} s)', '',
-                  '| test | outcome |', '|---|---|']
+        lines = ['', f'## `pytest -m cuda`: {summary} ({seconds:.0f} s)', '',
+                 '| test | outcome |', '|---|---|']
         lines += [f'| {name} | {outcome}{": " + message if message else ""} |'
                   for name, outcome, message in results]
+        emit('\n'.join(lines) + '\n')
         failed = bool(counts.get('failed') or counts.get('error')) or not results
     memory = ('memory in a fresh process per row, over two steps after a first one '
               '("step" = peak minus what the model and optimizer hold)' if args.memory
               else 'memory not measured (--no-memory; the default on CPU)')
-    lines += ['', '## Throughput and memory (tools/analysis_tools/benchmark.py)', '',
-              f'Timed steps interleaved after warm-up (median of {args.repeats}); {memory}. '
-              'Segmenter: fp32 with torch\'s defaults (cuDNN may use TF32).', '',
-              format_rows(measure(args.device, args.warmup, args.repeats, peak, args.memory))]
-    return '\n'.join(lines) + '\n', failed
+    emit('\n'.join(['', '## Throughput and memory (tools/analysis_tools/benchmark.py)', '',
+                    f'Timed steps interleaved after warm-up (median of {args.repeats}); '
+                    f'{memory}. Segmenter: fp32 with torch\'s defaults (cuDNN may use TF32).',
+                    '', TABLE_HEADER]) + '\n')
+    for rows in measure(args.device, args.warmup, args.repeats, peak, args.memory):
+        emit(format_rows(rows) + '\n')
+    return failed
 
 
 def parse_args(argv=None):
@@ -296,13 +305,17 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    text, failed = report(args)
-    print(text)
     if args.out:
         os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-        with open(args.out, 'w') as f:
-            f.write(text)
-    if failed:
+        open(args.out, 'w').close()
+
+    def emit(text):
+        print(text, end='', flush=True)
+        if args.out:
+            with open(args.out, 'a') as f:
+                f.write(text)
+
+    if report(args, emit):
         print('gpu_report: a `cuda` test failed (see the table above)', file=sys.stderr)
         sys.exit(1)
 
