@@ -38,6 +38,8 @@ if [[ -n "${MMWRN_WHEELHOUSE:-}" ]]; then
     WHEELHOUSE=$(cd "$MMWRN_WHEELHOUSE" && pwd)
     export PIP_NO_INDEX=1 PIP_FIND_LINKS="$WHEELHOUSE"
     NO_DEPS=(--no-deps)
+    # one requirement per wheel (fails on an empty or mixed-up folder)
+    WHEELHOUSE_SPECS=$("$PY" "$ROOT/tools/gpu/wheelhouse_specs.py" "$WHEELHOUSE")
     log "offline: packages from $WHEELHOUSE only, torch kept as installed"
 fi
 # -------------------------------------------------------------------------------
@@ -94,8 +96,8 @@ fi
 log "installing build tools for mmcv (requirements/build.txt)"
 "${PIP[@]}" install -q -r "$ROOT/requirements/build.txt"
 if [[ -n "$WHEELHOUSE" ]]; then
-    # one requirement per wheel; what the environment already satisfies is kept
-    mapfile -t specs < <("$PY" "$ROOT/tools/gpu/wheelhouse_specs.py" "$WHEELHOUSE")
+    # what the environment already satisfies is kept
+    mapfile -t specs <<< "$WHEELHOUSE_SPECS"
     log "installing from the wheelhouse what the environment lacks (${#specs[@]} packages, --no-deps)"
     "${PIP[@]}" install -q --no-deps "${specs[@]}"
 fi

@@ -38,7 +38,8 @@ while [[ $# -gt 0 ]]; do
         --dest) DEST=$2; shift 2 ;;
         --python-version) PYTHON_VERSION=$2; shift 2 ;;
         --full) FULL=1; shift ;;
-        -h|--help) sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) awk 'NR > 1 && !/^#/ {exit} NR > 1 {sub(/^# ?/, ""); print}' "${BASH_SOURCE[0]}"
+                   exit 0 ;;
         *) echo "unknown argument $1 (valid: --dest DIR, --python-version X.Y, --full)" >&2
            exit 2 ;;
     esac
