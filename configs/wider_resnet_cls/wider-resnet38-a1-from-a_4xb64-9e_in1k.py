@@ -3,7 +3,7 @@
 # 9 epochs (~45k iterations at batch 256), otherwise the ImageNet recipe. The A weights
 # are the model zoo checkpoint of wider-resnet38-a_4xb64_in1k (converted from ademxapp's
 # Model A, or trained with that config).
-# Expected (ademxapp, single 320 crop): top-1 / top-5 error 19.54 / 4.75.
+# Reported results, with their sources: the model table of README.md in this folder.
 _base_ = ['./wider-resnet38-a1_4xb64_in1k.py']
 load_from = 'checkpoints/wider-resnet38-a_4xb64_in1k.pth'
 optim_wrapper = dict(optimizer=dict(lr=0.01))

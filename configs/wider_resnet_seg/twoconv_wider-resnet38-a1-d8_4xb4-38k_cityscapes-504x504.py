@@ -1,6 +1,6 @@
 # Cityscapes (fine, 2,975 train images): Model A1 at output stride 8
 # + the "2 conv." head, the paper's recipe where mmseg can express it.
-# Expected (paper, Cityscapes val, fine only, full 1024x2048): 78.08 mIoU.
+# Reported results, with their sources: the model table of README.md in this folder.
 #
 # The paper's: crop 504 (500 rounded up to a multiple of 8); longer side scaled to
 #   U[0.7, 1.3] x the origin size; flip 0.5; no colour distortion; mean padding; RGB/255

@@ -1,6 +1,6 @@
 # PASCAL VOC 2012 with the SBD aug set (10,582 train images): Model A1 at output
 # stride 8 + the "2 conv." head, the paper's recipe where mmseg can express it.
-# Expected (paper, VOC 2012 val, scale 500 + flip): 80.84 mIoU (82.86 with COCO).
+# Reported results, with their sources: the model table of README.md in this folder.
 #
 # The paper's: crop 504 (500 rounded up to a multiple of 8); longer side scaled
 #   to U[0.7, 1.3] x 500; flip 0.5; no colour distortion; mean padding (the data
