@@ -199,14 +199,17 @@ def single_thread():
         torch.set_num_threads(threads)
 
 
+_HOST_CONFIG_PATHS = {}  # (package path, config file) -> (path, error), for the session
+
+
 @contextmanager
 def cached_host_config_lookup():
     """mmengine resolves every ``mmseg::`` / ``mmpretrain::`` base by parsing
-    all of the host's metafiles (~2 s each time): remember the answers while
-    the matrix parses ~35 configs."""
+    all of the host's metafiles (~2 s each time): remember the answers (for
+    the test session) while the matrix or the model zoo parses ~35 configs."""
     from mmengine.config import config as mmengine_config
     original = mmengine_config._get_external_cfg_path
-    answers = {}
+    answers = _HOST_CONFIG_PATHS
 
     def lookup(package_path, cfg_file):
         key = (package_path, cfg_file)
