@@ -105,6 +105,46 @@ def _setup_train(cfg, args):
         cfg.auto_scale_lr.enable = True
     if args.no_validate:
         cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    check_start_checkpoints(cfg)
+
+
+def _start_checkpoints(node, key):
+    """``(config key, path)`` of every local checkpoint a model config starts
+    from: ``Pretrained`` init_cfg entries and ``pretrained`` strings."""
+    if isinstance(node, dict):
+        if node.get('type') == 'Pretrained' and isinstance(node.get('checkpoint'), str):
+            yield f'{key}.checkpoint', node['checkpoint']
+        for k, v in node.items():
+            if k == 'pretrained' and isinstance(v, str):
+                yield f'{key}.{k}', v
+            else:
+                yield from _start_checkpoints(v, f'{key}.{k}')
+    elif isinstance(node, (list, tuple)):
+        for i, v in enumerate(node):
+            yield from _start_checkpoints(v, f'{key}[{i}]')
+
+
+def check_start_checkpoints(cfg):
+    """Stop before anything is built when a checkpoint the run starts from
+    (init_cfg / pretrained in the model, or load_from) is a local file that
+    does not exist, saying how to make it (mmwrn's model zoo) and how to
+    train without it."""
+    from mmwrn.model_zoo import missing_checkpoint_hint
+    starts = list(_start_checkpoints(cfg.model, 'model'))
+    if cfg.get('load_from') and not cfg.get('resume'):
+        starts.append(('load_from', cfg.load_from))
+    problems = []
+    for key, path in starts:
+        if '://' in path or osp.isfile(osp.expanduser(path)):
+            continue
+        hint = missing_checkpoint_hint(path)
+        without = (f'--cfg-options {key.rsplit(".", 1)[0]}=None' if key.endswith('.checkpoint')
+                   else f'--cfg-options {key}=None')
+        problems.append(f'{key} = {path} does not exist (relative to {os.getcwd()}).\n'
+                        + (f'{hint}\n' if hint else '')
+                        + f'To train without it (from scratch): {without}')
+    if problems:
+        raise SystemExit(f'{cfg.filename}: cannot start training:\n' + '\n'.join(problems))
 
 
 def _setup_test(cfg, args, host):

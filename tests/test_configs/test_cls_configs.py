@@ -13,6 +13,7 @@ from tests.cls_helpers import CLS_CONFIGS, shrink_cls
 from tests.seg_utils import ROOT
 
 
+@pytest.mark.compat
 @pytest.mark.parametrize('path', CLS_CONFIGS, ids=osp.basename)
 def test_cls_config_builds_and_runs(path):
     cfg = shrink_cls(Config.fromfile(path))

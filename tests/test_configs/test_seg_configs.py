@@ -10,6 +10,7 @@ import mmwrn  # noqa: F401
 from tests.seg_utils import ROOT, SEG_CONFIGS, load_tiny, make_batch
 
 
+@pytest.mark.compat
 @pytest.mark.parametrize('path', SEG_CONFIGS, ids=osp.basename)
 def test_seg_config_builds_and_runs(path):
     cfg = load_tiny(path)

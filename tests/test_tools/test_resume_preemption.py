@@ -119,6 +119,7 @@ def test_sigkill_after_a_checkpoint_resumes_from_it(interrupted):
     assert 'resumed epoch: 0, iter: 4' in ok(runs[3][0])
 
 
+@pytest.mark.compat
 def test_resumed_runs_equal_the_uninterrupted_run(reference, interrupted):
     assert_same_run(reference, interrupted[0])
 
