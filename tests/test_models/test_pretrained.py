@@ -5,6 +5,7 @@ from contextlib import contextmanager
 
 import pytest
 import torch
+from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.registry import DefaultScope
 from mmengine.runner.checkpoint import load_checkpoint, save_checkpoint
@@ -151,3 +152,53 @@ def test_load_from_a_full_segmentor_checkpoint(tmp_path):
     full_state = full.state_dict()
     for k, v in four.state_dict().items():
         torch.testing.assert_close(v, full_state[k], msg=k)
+
+
+def _swapped_config(tmp_path, pretrained_line):
+    """mmseg's PSPNet base config (which sets model.pretrained to ResNet
+    weights) with our backbone swapped in as a user would."""
+    path = tmp_path / 'pspnet_wider.py'
+    path.write_text(f"""
+_base_ = ['mmseg::_base_/models/pspnet_r50-d8.py']
+custom_imports = dict(imports=['mmwrn'], allow_failed_imports=False)
+model = dict(
+    {pretrained_line}
+    backbone=dict(_delete_=True, type='WiderResNet', stem_channels=8,
+                  channels={TINY_CHANNELS}, output_stride=8, out_indices=(4, 5)),
+    decode_head=dict(in_channels=32, channels=8),
+    auxiliary_head=dict(in_channels=16, channels=8))
+""")
+    return Config.fromfile(str(path))
+
+
+def test_model_pretrained_of_an_mmseg_base_config(tmp_path):
+    backbone = WiderResNet(stem_channels=8, channels=TINY_CHANNELS, output_stride=8,
+                           out_indices=(4, 5))
+    for p in backbone.parameters():
+        p.data.normal_()
+    path = str(tmp_path / 'wider.pth')
+    save_checkpoint({'state_dict': backbone.state_dict(), 'meta': {}}, path)
+    cfg = _swapped_config(tmp_path, f'pretrained={path!r},')
+    with DefaultScope.overwrite_default_scope('mmseg'), \
+            pytest.warns(UserWarning, match='pretrained is a deprecated'):
+        segmentor = SEG_MODELS.build(cfg.model)
+    assert segmentor.backbone.init_cfg == dict(type='Pretrained', checkpoint=path)
+    segmentor.init_weights()
+    loaded = segmentor.backbone.state_dict()
+    for k, v in backbone.state_dict().items():
+        torch.testing.assert_close(loaded[k], v, msg=k)
+
+
+def test_base_config_resnet_weights_are_refused(tmp_path):
+    # the user kept the base config's model.pretrained='open-mmlab://resnet50_v1c'
+    cfg = _swapped_config(tmp_path, '')
+    assert cfg.model.pretrained == 'open-mmlab://resnet50_v1c'
+    with DefaultScope.overwrite_default_scope('mmseg'), \
+            pytest.raises(ValueError, match=r'ResNet weights.*model\.pretrained=None'):
+        SEG_MODELS.build(cfg.model)
+    # and with an init_cfg on the backbone, the clash is named
+    cfg = _swapped_config(tmp_path, '')
+    cfg.model.backbone.init_cfg = dict(type='Pretrained', checkpoint='x.pth')
+    with DefaultScope.overwrite_default_scope('mmseg'), \
+            pytest.raises(ValueError, match=r'cannot be set at the same time.*model\.pretrained'):
+        SEG_MODELS.build(cfg.model)
