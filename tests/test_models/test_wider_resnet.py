@@ -373,3 +373,15 @@ def test_pretrained_argument_as_mmseg_backbones():
         WiderResNet(pretrained=1, **TINY_WIDER)
     with pytest.raises(ValueError, match='are ResNet weights'):
         WiderResNet(pretrained='open-mmlab://resnet50_v1c', **TINY_WIDER)
+
+
+def test_four_levels_halve_the_multiply_adds_of_depth16_os8():
+    """What not building B7 saves where it is largest (the issue's criterion):
+    depth 16, output stride 8, 512x512, conv multiply-adds on the meta device."""
+    from mmwrn.utils.complexity import count_macs
+    macs = {}
+    for out_indices in ((2, 3, 4, 5), (2, 3, 4, 6)):
+        with torch.device('meta'):
+            model = WiderResNet(depth=16, output_stride=8, out_indices=out_indices)
+        macs[out_indices] = count_macs(model, (1, 3, 512, 512))[0]
+    assert macs[2, 3, 4, 5] <= 0.5 * macs[2, 3, 4, 6]
