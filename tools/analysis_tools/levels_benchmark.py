@@ -6,7 +6,7 @@ index 6 computed before mmwrn stopped building the unused levels).
 
     python tools/analysis_tools/levels_benchmark.py CONFIG [--cfg-options k=v ...]
         [--macs-size 512] [--size 256] [--batch 2] [--warmup 1] [--repeats 5]
-        [--modes train infer] [--no-timing]
+        [--modes train infer] [--clock wall|cpu] [--no-timing]
 
 Multiply-adds (conv + FC) are counted on the meta device at ``--macs-size``,
 for the backbone and the whole model (``mode='tensor'``). A train step is
@@ -15,9 +15,12 @@ forward + loss + backward + SGD step, inference a no-grad forward
 interleaved in alternating order after warm-up; the table gives the medians
 and the median per-round ratio with its 95% confidence interval. An unused B7
 runs forward only (no gradient reaches it): in training it costs its forward
-multiply-adds, in inference all of them.
+multiply-adds, in inference all of them. ``--clock cpu`` times the CPU seconds
+of this process (all its threads) instead of wall-clock seconds: on a machine
+shared with other jobs it counts less of their load.
 """
 import argparse
+import os
 import os.path as osp
 import statistics
 import sys
@@ -86,10 +89,11 @@ def complexity(cfg, size):
 class Step:
     """A train step or an inference of one model on fixed inputs."""
 
-    def __init__(self, model, batch, size, num_classes):
+    def __init__(self, model, batch, size, num_classes, clock=time.perf_counter):
         from mmengine.structures import PixelData
         from mmseg.structures import SegDataSample
         self.model = model.train()
+        self.clock = clock
         self.optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
         g = torch.Generator().manual_seed(0)
         self.x = torch.randn(batch, 3, size, size, generator=g)
@@ -102,19 +106,19 @@ class Step:
 
     def train(self):
         self.model.train()
-        start = time.perf_counter()
+        start = self.clock()
         losses = self.model(self.x, self.samples, mode='loss')
         sum(v for k, v in losses.items() if 'loss' in k).backward()
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
-        return time.perf_counter() - start
+        return self.clock() - start
 
     @torch.no_grad()
     def infer(self):
         self.model.eval()
-        start = time.perf_counter()
+        start = self.clock()
         self.model(self.x, mode='tensor')
-        return time.perf_counter() - start
+        return self.clock() - start
 
 
 def timing(cfg, args):
@@ -126,8 +130,9 @@ def timing(cfg, args):
         {k.replace('backbone.backbone.', 'backbone.'): v
          for k, v in unused.state_dict().items()}, strict=True)
     num_classes = cfg.model.decode_head.num_classes
-    steps = {'requested': Step(requested, args.batch, args.size, num_classes),
-             '+ unused B7': Step(unused, args.batch, args.size, num_classes)}
+    clock = time.process_time if args.clock == 'cpu' else time.perf_counter
+    steps = {variant: Step(model, args.batch, args.size, num_classes, clock)
+             for variant, model in (('requested', requested), ('+ unused B7', unused))}
     times = {}
     for mode in args.modes:
         for step in steps.values():
@@ -146,8 +151,9 @@ def format_table(rows, times, args):
     modes = list(times) if times else []
     lines = [f'| variant | backbone params | backbone GMACs @{args.macs_size} '
              f'| model GMACs @{args.macs_size} | backbone MACs / requested | '
-             + ''.join(f'{mode} (s) @{args.size}, batch {args.batch} | {mode} time / '
-                       'requested (95% CI) | ' for mode in modes),
+             + ''.join(f'{mode} ({"CPU " if args.clock == "cpu" else ""}s) @{args.size}, '
+                       f'batch {args.batch} | {mode} time / requested (95% CI) | '
+                       for mode in modes),
              '|---|---|---|---|---|' + '---|---|' * len(modes)]
     ref = rows['requested']
     for variant in VARIANTS:
@@ -181,6 +187,8 @@ def parse_args(argv=None):
     parser.add_argument('--repeats', type=int, default=5)
     parser.add_argument('--modes', nargs='+', default=['train', 'infer'],
                         choices=['train', 'infer'])
+    parser.add_argument('--clock', choices=['wall', 'cpu'], default='wall',
+                        help='wall-clock seconds, or CPU seconds of this process')
     parser.add_argument('--no-timing', dest='timing', action='store_false',
                         help='multiply-adds only')
     parser.add_argument('--threads', type=int, default=torch.get_num_threads())
@@ -200,10 +208,12 @@ def main(argv=None):
     print(f'# {osp.basename(args.config)}: depth {b.get("depth", 38)}, variant '
           f'{b.get("variant", "a1")}, output stride {b.get("output_stride", 32)}, '
           f'out_indices {tuple(b.out_indices)}; CPU, {args.threads} threads, '
-          f'torch {torch.__version__}')
+          f'torch {torch.__version__}; load average {os.getloadavg()[0]:.1f}')
     rows = complexity(cfg, args.macs_size)
     times = timing(cfg, args) if args.timing else None
     print(format_table(rows, times, args))
+    if times:
+        print(f'# load average at the end {os.getloadavg()[0]:.1f}')
 
 
 if __name__ == '__main__':
