@@ -58,20 +58,51 @@ def setup_cfg(cfg, args, mode):
     return cfg
 
 
+# mmcv's synchronised BNs (torch's nn.SyncBatchNorm and mmcv.ops'), CUDA only,
+# under any scope but mmwrn's
+CUDA_SYNC_BN = ('SyncBN', 'MMSyncBN')
+CPU_SYNC_BN = 'mmwrn.SyncBN'
+
+
 def _use_gloo_without_cuda(cfg):
     """Distributed runs on a machine without CUDA: gloo instead of nccl, DDP
-    without device ids."""
+    without device ids, and mmwrn's CPU-capable synchronised BN instead of
+    the CUDA-only one."""
     if cfg.launcher == 'none' or torch.cuda.is_available():
         return
     dist_cfg = cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
     if dist_cfg.get('backend', 'nccl') == 'nccl':
         print_log('no CUDA device: using the gloo backend instead of nccl', 'current')
         dist_cfg['backend'] = 'gloo'
+    replaced = replace_sync_bn(cfg.model)
+    if replaced:
+        print_log(f'no CUDA device: using {CPU_SYNC_BN} (synchronised BN on CPU) instead '
+                  f'of {", ".join(sorted(set(replaced)))} in {len(replaced)} norm configs '
+                  'of the model', 'current')
     wrapper = cfg.get('model_wrapper_cfg') or dict(
         type='MMDistributedDataParallel', broadcast_buffers=False,
         find_unused_parameters=cfg.get('find_unused_parameters', False))
     wrapper.setdefault('device_ids', None)
     cfg.model_wrapper_cfg = wrapper
+
+
+def replace_sync_bn(obj):
+    """Set ``type`` to mmwrn's CPU-capable ``SyncBN`` in every norm config of
+    ``obj`` (nested dicts and lists) that names the CUDA-only one; returns the
+    replaced types, one entry per config."""
+    replaced = []
+    if isinstance(obj, dict):
+        layer = obj.get('type')
+        if isinstance(layer, str) and layer != CPU_SYNC_BN and \
+                layer.rpartition('.')[2] in CUDA_SYNC_BN:
+            replaced.append(layer)
+            obj['type'] = CPU_SYNC_BN
+        for value in obj.values():
+            replaced += replace_sync_bn(value)
+    elif isinstance(obj, (list, tuple)):
+        for value in obj:
+            replaced += replace_sync_bn(value)
+    return replaced
 
 
 def init_cpu_distributed(cfg):

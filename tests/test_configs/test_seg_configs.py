@@ -1,4 +1,5 @@
-"""Every shipped segmentation config builds and runs, at reduced widths."""
+"""Every shipped segmentation config builds, trains every parameter and runs, at
+reduced widths."""
 import os.path as osp
 
 import pytest
@@ -26,6 +27,9 @@ def test_seg_config_builds_and_runs(path):
     total = sum(v for k, v in losses.items() if 'loss' in k)
     assert torch.isfinite(total) and total > 0
     total.backward()
+    # no level built but unused (DDP with find_unused_parameters=False needs it)
+    no_grad = [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
+    assert not no_grad, f'parameters without gradient: {no_grad}'
 
     model.eval()
     with torch.no_grad():
