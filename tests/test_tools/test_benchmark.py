@@ -65,7 +65,8 @@ def test_benchmark_tool_runs():
             rows[m.group(1)] = [float(v) for v in m.groups()[1:]]
     assert set(rows) == {'mmwrn', 'plain', 'peer'}, out.stdout
     for impl, (median, spread, ratio, throughput, peak, step, rss) in rows.items():
-        assert median > 0 and throughput == pytest.approx(2 / median, rel=0.01), impl
+        # the table rounds the median to 1 ms
+        assert median > 0 and throughput == pytest.approx(2 / median, rel=0.01 + 5e-4 / median), impl
         assert 0 < step < peak < rss, impl  # MiB: the heap in use is part of the RSS
     assert rows['mmwrn'][2] == 1.0
     ci = re.search(r'\| plain \| train \| [^|]+\| [^|]+\| ([\d.]+) \(([\d.]+)-([\d.]+)\)',
