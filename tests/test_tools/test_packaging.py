@@ -11,7 +11,7 @@ import zipfile
 
 import pytest
 
-from mmwrn.utils import synthetic_data
+from tests.demo_data import synthetic_data
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 BIN = osp.dirname(sys.executable)
