@@ -126,7 +126,8 @@ def expected_layout(variant, output_stride, rule, kernels):
     ``kernels[level][unit]`` gives the kernel sizes of each conv (1x1 convs
     have dilation 1)."""
     dilation, layout = 1, []
-    for i, downsample in enumerate(VARIANTS[variant]):
+    # as many levels as ``kernels`` has: a backbone built up to its deepest output
+    for i, (downsample, _) in enumerate(zip(VARIANTS[variant], kernels)):
         dilated = i in DILATED_LEVELS[output_stride]
         new = dilation * 2 if downsample and dilated else dilation
         pool = None
@@ -181,10 +182,14 @@ def _norms(module):
 
 def describe_backbone(backbone):
     """The function-relevant settings of a Wider ResNet backbone, read from
-    its modules; None if it is not a Wider ResNet (levels ``b2`` .. ``b7``)."""
+    its modules; None if it is not a Wider ResNet (levels ``b2`` .. ``b7``, or
+    ``b2`` up to the deepest level it builds)."""
     levels = [getattr(backbone, f'b{level}', None) for level in LEVELS]
-    if any(not isinstance(level, nn.Sequential) or len(level) == 0 for level in levels):
+    built = levels[:levels.index(None)] if None in levels else levels
+    if not built or any(level is not None for level in levels[len(built):]) or \
+            any(not isinstance(level, nn.Sequential) or len(level) == 0 for level in built):
         return None
+    levels = built
     observed, kernels, pool_paddings = [], [], set()
     for level, units in zip(LEVELS, levels):
         pool = _max_pool(getattr(backbone, f'pool{level}', None))
@@ -218,6 +223,7 @@ def describe_backbone(backbone):
         act=sorted(_activations(backbone), key=str),
         norm=sorted(_norms(backbone), key=str),
         out_indices=tuple(getattr(backbone, 'out_indices', ())),
+        levels=len(levels),
     )
 
 
