@@ -223,7 +223,6 @@ def describe_backbone(backbone):
         act=sorted(_activations(backbone), key=str),
         norm=sorted(_norms(backbone), key=str),
         out_indices=tuple(getattr(backbone, 'out_indices', ())),
-        levels=len(levels),
     )
 
 
@@ -351,10 +350,15 @@ def describe_source(source, model):
     """The source's architecture as recorded in a converted checkpoint's meta."""
     arch = SOURCES[source]
     found = describe_backbone(model.backbone) or {}
+    # a backbone built only up to B5 or less fits several output strides
+    strides = found.get('output_stride') or []
+    declared = getattr(model.backbone, 'output_stride', None)
+    output_stride = declared if declared in strides else (
+        strides[0] if len(strides) == 1 else None)
     return dict(source=source, title=arch['title'], variant=arch['variant'],
                 pool_padding=arch['pool_padding'], act=list(arch['act']),
                 norm_eps=arch['norm_eps'], dilation_rule=arch['dilation_rule'],
-                output_stride=(found.get('output_stride') or [None])[0])
+                output_stride=output_stride)
 
 
 def mismatch_message(source, problems, config, init_only_hint=True):

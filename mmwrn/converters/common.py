@@ -120,7 +120,8 @@ def convert_and_save(state_dict, unused, config, out, src, source, fmt, source_h
     if skipped:
         for k in skipped:
             del state_dict[k]
-        notes.append(f'dropped {", ".join(unbuilt)} ({len(skipped)} tensors): the backbone of '
+        names = sorted({k.split('.')[1] for k in skipped})
+        notes.append(f'dropped {", ".join(names)} ({len(skipped)} tensors): the backbone of '
                      f'{cfg.filename} is built only up to its deepest output (out_indices '
                      f'{tuple(model.backbone.out_indices)}), as loading a full checkpoint into '
                      'it does')
