@@ -7,8 +7,10 @@ import socket
 import pytest
 import torch
 import torch.multiprocessing as mp
+import torch.nn as nn
 
 from mmwrn.models import PreActResidualUnit
+from mmwrn.models.utils.norm_act_recompute import act_keeping_mask
 
 B33_PROJ = dict(in_channels=4, channels=(6, 8), stride=2)
 B131 = dict(in_channels=4, channels=(4, 6, 8), drop_rate=0.3)
@@ -131,9 +133,9 @@ def test_torch_compile():
     assert_identical(ref, train_step(norm_act, x, model=torch.compile(norm_act)))
 
 
-def saved_storages(module, x):
-    """Shapes of the distinct non-parameter storages autograd keeps from a
-    forward of ``module`` (what its backward needs)."""
+def saved_storages(module, x, fn=None):
+    """Shapes of the distinct non-parameter storages autograd keeps from
+    ``fn(x)`` (default: ``module(x)``): what its backward needs."""
     params = {p.untyped_storage().data_ptr() for p in module.parameters()}
     kept = {}
 
@@ -144,7 +146,7 @@ def saved_storages(module, x):
         return t
 
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        module(x)
+        (module if fn is None else fn)(x)
     return sorted(kept.values())
 
 
@@ -213,3 +215,45 @@ def test_mmwrn_syncbn_two_processes():
         mp.spawn(_syncbn_rank, args=(port, results), nprocs=2)
         # the statistics are those of the global batch on both ranks
         assert torch.equal(results[0], results[1])
+
+
+@pytest.mark.parametrize('act', [nn.ReLU(inplace=True), nn.LeakyReLU(0.01), nn.ELU()])
+@pytest.mark.parametrize('dtype', [torch.float32, torch.bfloat16])
+def test_act_keeping_mask(act, dtype):
+    """The activation's output and gradient bit for bit (zeros, NaN and inf
+    included), keeping a bool mask instead of the output where it can."""
+    x = torch.randn(2, 3, 4, 4, dtype=dtype)
+    x[0, 0, 0, :3] = torch.tensor([float('nan'), 0., -0.])
+    grad = torch.randn_like(x)
+    grad[0, 0, 1, 0] = float('inf')
+    results = []
+    for fn in (act, lambda t: act_keeping_mask(t, act)):
+        xi = x.clone().requires_grad_()
+        kept = []
+        with torch.autograd.graph.saved_tensors_hooks(
+                lambda t: kept.append(t.dtype) or t, lambda t: t):
+            y = fn(xi * 1)
+        y.backward(grad)
+        results.append((y.detach(), xi.grad, kept))
+    (y1, g1, kept1), (y2, g2, kept2) = results
+    assert torch.equal(y1.nan_to_num(), y2.nan_to_num()) and torch.equal(y1.isnan(), y2.isnan())
+    assert torch.equal(g1.nan_to_num(), g2.nan_to_num()) and torch.equal(g1.isnan(), g2.isnan())
+    assert kept2 == ([dtype] if isinstance(act, nn.ELU) else [torch.bool])
+
+
+@pytest.mark.parametrize('cfg', [B33_PROJ, dict(B131, stride=2),
+                                 dict(in_channels=4, channels=(4, 4))])  # identity shortcut
+def test_source_keeps_only_it(cfg):
+    """With ``source=(s, fns)`` every stage recomputes its norm's input from
+    ``s`` (WiderResNet: the image, through the stem conv): the unit keeps
+    only ``s``, with the results of the plain unit."""
+    stem = nn.Conv2d(3, 4, 3, padding=1, bias=False)
+    plain, norm_act = pair(cfg)
+    image = torch.randn(2, 3, 16, 16)
+    ref = train_step(plain, image, model=lambda s: plain(stem(s)))
+    res = train_step(norm_act, image,
+                     model=lambda s: norm_act.forward_norm_act(stem(s), source=(s, (stem, ))))
+    assert_identical(ref, res)
+    kept = saved_storages(nn.ModuleList([stem, norm_act]), image.requires_grad_(),
+                          lambda s: norm_act.forward_norm_act(stem(s), source=(s, (stem, ))))
+    assert kept == [tuple(image.shape)]

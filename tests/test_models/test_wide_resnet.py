@@ -47,11 +47,28 @@ def test_frozen_and_norm_eval():
     assert not model.group3[0].norm1.training
 
 
+def test_norm_act_identical_to_plain():
+    kwargs = dict(depth=10, widen_factor=1, drop_rate=0.3, out_indices=(1, 3))
+    results = []
+    plain = WideResNet(**kwargs)
+    norm_act = WideResNet(with_cp='norm_act', **kwargs)
+    norm_act.load_state_dict(plain.state_dict())
+    x = torch.randn(2, 3, 16, 16)
+    for model in (plain, norm_act):
+        torch.manual_seed(1)
+        outs = model.train()(x)
+        (outs[0].square().sum() + outs[1].sum()).backward()
+        results.append([o.detach() for o in outs] + [p.grad for p in model.parameters()]
+                       + list(model.buffers()))
+    assert all(torch.equal(a, b) for a, b in zip(*results))
+
+
 @pytest.mark.parametrize('kwargs,words', [
     (dict(depth=27), ['6n + 4']),
     (dict(widen_factor=0), ['positive']),
     (dict(out_indices=(4, )), ['0 (stem) .. 3']),
     (dict(frozen_stages=5), ['-1..3']),
+    (dict(with_cp='yes'), ["'norm_act'"]),
 ])
 def test_invalid_arguments(kwargs, words):
     with pytest.raises(ValueError) as info:

@@ -1,6 +1,6 @@
 """Wide Residual Networks WRN-d-k (Zagoruyko & Komodakis, 2016): the CIFAR
 family, built from the same pre-activation unit as the Wider ResNets."""
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Union
 
 import torch.nn as nn
 from mmcv.cnn import build_activation_layer, build_conv_layer, build_norm_layer
@@ -37,7 +37,10 @@ class WideResNet(FreezableBackbone):
             and the first k groups (3 includes the final norm). Default: -1.
         norm_eval (bool): Keep norm layers in eval mode while training.
             Default: False.
-        with_cp (bool): Checkpoint every unit. Default: False.
+        with_cp (bool | str): Recompute in backward to save memory (same
+            outputs, gradients and BN statistics): ``True`` whole units,
+            ``'norm_act'`` only norm + activation (+ dropout) of every conv
+            stage (see :class:`PreActResidualUnit`). Default: False.
         conv_cfg (dict, optional): Conv layer config. Default: None.
         norm_cfg (dict): Norm layer config. Default: ``dict(type='BN')``.
         act_cfg (dict): Activation config.
@@ -55,7 +58,7 @@ class WideResNet(FreezableBackbone):
                  out_indices: Sequence[int] = (3, ),
                  frozen_stages: int = -1,
                  norm_eval: bool = False,
-                 with_cp: bool = False,
+                 with_cp: Union[bool, str] = False,
                  conv_cfg: Optional[dict] = None,
                  norm_cfg: dict = dict(type='BN', requires_grad=True),
                  act_cfg: dict = dict(type='ReLU', inplace=True),

@@ -10,8 +10,8 @@ convs (``torch.utils.checkpoint`` around norm + activation alone would not
 help: the conv would still keep its input).
 """
 from contextlib import ExitStack, contextmanager
-from itertools import chain
-from typing import Callable, Optional, Sequence
+from functools import partial
+from typing import Callable, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -77,36 +77,41 @@ class _Stage:
     """The modules of one stage; the tensors autograd sees are the Function's
     inputs ``x`` and ``params`` (in this order)."""
 
-    def __init__(self, norm, act, convs, dropout, prologue):
+    def __init__(self, norm, act, convs, dropout, source_fns):
         self.norm, self.act, self.convs = norm, act, tuple(convs)
-        self.dropout, self.prologue = dropout, tuple(prologue)
-        act_params = act.parameters() if isinstance(act, nn.Module) else ()
-        pre_params = chain.from_iterable(m.parameters() for m in self.prologue)
+        self.dropout, self.source_fns = dropout, tuple(source_fns)
+        act_params = tuple(act.parameters()) if isinstance(act, nn.Module) else ()
         # non-conv parameters (their gradients come from autograd on the
         # recomputed norm + activation), then the conv weights
-        self.other_params = tuple(chain(pre_params, norm.parameters(), act_params))
+        self.other_params = tuple(norm.parameters()) + act_params
         self.params = self.other_params + tuple(c.weight for c in self.convs)
+        # whose BN statistics the recomputation must leave as they are
+        self.modules = (norm, ) + tuple(m for m in self.source_fns if isinstance(m, nn.Module))
 
     def conv_input(self, x):
-        for m in self.prologue:
-            x = m(x)
         x = self.act(self.norm(x))
         return x if self.dropout is None else self.dropout(x)
 
+    def recompute_x(self, source):
+        for fn in self.source_fns:
+            source = fn(source)
+        return source
+
 
 class _NormActConv(torch.autograd.Function):
-    """``tuple(conv(dropout(act(norm(prologue(x))))) for conv in convs)``,
-    keeping only ``x`` (and the random state where dropout draws)."""
+    """``tuple(conv(dropout(act(norm(x)))) for conv in convs)``, keeping only
+    ``x`` or the ``source`` it is recomputed from (and the random state where
+    dropout draws)."""
 
     @staticmethod
-    def forward(ctx, stage, x, *params):
+    def forward(ctx, stage, x, source, *params):
         ctx.stage = stage
         ctx.autocast = _autocast_state(x.device.type)
         draws = stage.dropout is not None and stage.dropout.training and stage.dropout.p > 0
         ctx.rng = _get_rng_state(x.device) if draws else None
         d = stage.conv_input(x)
         outs = tuple(conv(d) for conv in stage.convs)
-        ctx.save_for_backward(x)
+        ctx.save_for_backward(x if source is None else source)
         ctx.set_materialize_grads(False)
         return outs
 
@@ -115,21 +120,25 @@ class _NormActConv(torch.autograd.Function):
     def backward(ctx, *grads):
         x, = ctx.saved_tensors
         stage = ctx.stage
-        need = ctx.needs_input_grad[1:]  # x, *params
+        need = (ctx.needs_input_grad[1], ) + ctx.needs_input_grad[3:]  # x, *params
         n_other = 1 + len(stage.other_params)  # x and the non-conv parameters
         need_d = any(need[:n_other])  # a gradient through norm + activation
+        enabled, dtype, cache = ctx.autocast
+        autocast = partial(torch.autocast, x.device.type, dtype=dtype, enabled=enabled,
+                           cache_enabled=cache)
         with ExitStack() as stack:
             # BN keeps its running statistics for backward: restore them (one
             # update per step) only once autograd.grad has run
-            for m in (stage.norm, ) + stage.prologue:
+            for m in stage.modules:
                 stack.enter_context(running_stats_kept(m))
+            if stage.source_fns:
+                with torch.no_grad(), autocast():
+                    x = stage.recompute_x(x)
             targets = [t for t, n in zip((x, ) + stage.other_params, need) if n]
             if need[0]:
                 targets[0] = x = x.detach().requires_grad_()
-            enabled, dtype, cache = ctx.autocast
             with torch.set_grad_enabled(need_d), _rng_state_set(x.device, ctx.rng), \
-                    torch.autocast(x.device.type, dtype=dtype, enabled=enabled,
-                                   cache_enabled=cache):
+                    autocast():
                 d = stage.conv_input(x)
             grad_d, grad_w = None, []
             for conv, g, need_w in zip(stage.convs, grads, need[n_other:]):
@@ -148,7 +157,8 @@ class _NormActConv(torch.autograd.Function):
                     grad_d = gi if grad_d is None else grad_d + gi
             grad_other = iter(torch.autograd.grad(d, targets, grad_d) if grad_d is not None
                               else [None] * len(targets))
-        return (None, *[next(grad_other) if n else None for n in need[:n_other]], *grad_w)
+        grad_x, *grad_other = [next(grad_other) if n else None for n in need[:n_other]]
+        return (None, grad_x, None, *grad_other, *grad_w)
 
 
 def norm_act_conv(x: torch.Tensor,
@@ -156,10 +166,10 @@ def norm_act_conv(x: torch.Tensor,
                   act: Callable,
                   convs: Sequence[nn.Conv2d],
                   dropout: Optional[nn.Module] = None,
-                  prologue: Sequence[nn.Module] = ()):
-    """Run ``h = dropout(act(norm(prologue(x))))`` and every conv on ``h``,
-    keeping for backward only ``x``: norm, activation and dropout (and the
-    prologue) are run again in backward, the convs are not.
+                  source: Optional[Tuple[torch.Tensor, Sequence[Callable]]] = None):
+    """Run ``h = dropout(act(norm(x)))`` and every conv on ``h``, keeping for
+    backward only ``x``: norm, activation and dropout are run again in
+    backward, the convs are not.
 
     Outputs, gradients and BN running statistics are those of the plain
     computation: the recomputation calls the same modules (BN statistics
@@ -170,21 +180,26 @@ def norm_act_conv(x: torch.Tensor,
     convs must pass :func:`check_recomputable_conv`. Not twice differentiable.
 
     Args:
-        x (Tensor): Input of the stage (of ``prologue`` if given).
+        x (Tensor): Input of the stage.
         norm (nn.Module): The norm layer.
         act (callable): The activation (a module or a function).
         convs (Sequence[nn.Conv2d]): Convs that all take the activation
             output (a unit's first conv and its projection shortcut).
         dropout (nn.Module, optional): Dropout between activation and convs.
-        prologue (Sequence[nn.Module]): Modules run on ``x`` before ``norm``
-            and recomputed too, so that their output (the norm's input) is
-            not kept either: e.g. a stem conv on the image. Default: ().
+        source (tuple[Tensor, Sequence[callable]], optional): ``(s, fns)``
+            with ``x == fns[-1](...fns[0](s))``: keep ``s`` instead of ``x``
+            and recompute ``x`` from it in backward (without gradient: ``x``'s
+            gradient flows back through the graph that computed it). For a
+            smaller ``s`` than ``x``, e.g. the image for the stem conv's output.
+            ``fns`` must be deterministic; their BN statistics are left as
+            they are. Default: None.
 
     Returns:
         tuple[Tensor]: The output of every conv.
     """
-    stage = _Stage(norm, act, convs, dropout, prologue)
-    return _NormActConv.apply(stage, x, *stage.params)
+    s, fns = source if source is not None else (None, ())
+    stage = _Stage(norm, act, convs, dropout, fns)
+    return _NormActConv.apply(stage, x, s, *stage.params)
 
 
 class _ActKeepingMask(torch.autograd.Function):

@@ -165,25 +165,27 @@ class PreActResidualUnit(BaseModule):
     # torch.compile cannot trace the recomputation in backward: the unit runs
     # eagerly (a graph break), with the outputs and gradients of eager mode
     @torch.compiler.disable
-    def forward_norm_act(self, x, prologue=()):
+    def forward_norm_act(self, x, source=None):
         """The unit keeping for backward only the input of every norm
-        (``with_cp='norm_act'``), see :func:`norm_act_conv`. ``prologue``:
-        modules producing the unit's input from ``x``, recomputed with its first
-        norm (only for a unit with a projection shortcut)."""
-        if self.shortcut is None:
-            if prologue:
-                raise ValueError('a prologue needs a projection shortcut: the '
-                                 'identity shortcut would keep its output')
-            out, = norm_act_conv(x, self.norm1, self._act(1), (self.conv1, ))
-            shortcut = x
-        else:
-            out, shortcut = norm_act_conv(x, self.norm1, self._act(1),
-                                          (self.conv1, self.shortcut), prologue=prologue)
+        (``with_cp='norm_act'``), see :func:`norm_act_conv`.
+
+        ``source``: ``(s, fns)`` with ``x == fns(s)`` (a chain of callables),
+        e.g. the image and the stem conv: then the unit keeps only ``s``,
+        every stage recomputing its norm's input from it (the first stage
+        through ``fns``, the next ones through the previous stages' norms,
+        activations and convs too).
+        """
+        act = self._act
+        convs = (self.conv1, ) if self.shortcut is None else (self.conv1, self.shortcut)
+        out, *shortcut = norm_act_conv(x, self.norm1, act(1), convs, source=source)
+        shortcut = shortcut[0] if shortcut else x
         for i in range(2, self.num_convs + 1):
-            last = i == self.num_convs
-            out, = norm_act_conv(out, getattr(self, f'norm{i}'), self._act(i),
-                                 (getattr(self, f'conv{i}'), ),
-                                 dropout=self.dropout if last else None)
+            if source is not None:
+                prev = (getattr(self, f'norm{i - 1}'), act(i - 1), getattr(self, f'conv{i - 1}'))
+                source = (source[0], tuple(source[1]) + prev)
+            out, = norm_act_conv(out, getattr(self, f'norm{i}'), act(i),
+                                 (getattr(self, f'conv{i}'), ), source=source,
+                                 dropout=self.dropout if i == self.num_convs else None)
         # in place: norm_act_conv keeps no output
         return out.add_(shortcut)
 
