@@ -154,7 +154,8 @@ class _NormActConv(torch.autograd.Function):
                 grad_w.append(None if gw is None else gw.to(conv.weight.dtype))
                 if gi is not None:  # autocast's cast back, then the sum over convs
                     gi = gi.to(d.dtype)
-                    grad_d = gi if grad_d is None else grad_d + gi
+                    grad_d = gi if grad_d is None else grad_d.add_(gi)
+                del gi
             grad_other = iter(torch.autograd.grad(d, targets, grad_d) if grad_d is not None
                               else [None] * len(targets))
         grad_x, *grad_other = [next(grad_other) if n else None for n in need[:n_other]]
