@@ -26,6 +26,10 @@ model = dict(
         drop_rates=(0, 0, 0, 0, 0.3, 0.5),
         out_indices=(6, ),
         norm_cfg=norm_cfg,
+        # recompute BN + ReLU in backward instead of keeping the convs'
+        # inputs (same results, less training memory; README "Training
+        # memory"); False for speed when memory allows
+        with_cp='norm_act',
         norm_eval=True,
         # an ImageNet Model A1 classifier: converted from ademxapp
         # (tools/model_converters/ademxapp2mmwrn.py) or trained with
