@@ -1,25 +1,39 @@
-"""Safe loading of mmengine checkpoints on torch >= 2.6.
+"""Safe loading of checkpoints: no code inside a checkpoint ever runs, on
+every supported torch, and mmengine can resume its own checkpoints.
 
-torch 2.6 made ``torch.load(weights_only=True)`` the default, and mmengine
-0.10.7 writes types the weights-only unpickler refuses (its ``HistoryBuffer``
-and numpy arrays, dtypes and scalars in the message hub), so mmengine can
-neither resume nor test its own checkpoints. Importing mmwrn fixes this while
-keeping weights-only loading on:
+mmengine 0.10.7 loads checkpoints with a plain ``torch.load``: unpickling that
+can run arbitrary code on torch < 2.6, and that refuses mmengine's own
+checkpoints on torch >= 2.6 (where ``weights_only=True`` became the default:
+the message hub holds mmengine's ``HistoryBuffer`` and numpy arrays, dtypes
+and scalars). Importing mmwrn registers, through mmengine's public
+``CheckpointLoader.register_scheme``, a loader for local files that
 
-* the exact types mmengine writes are added to torch's safe globals;
-* mmengine's loader for local files is replaced by one that always passes
-  ``weights_only=True`` and turns a refusal into an error naming the file and
-  the refused object. Nothing in mmwrn ever loads with ``weights_only=False``.
+* on torch >= 2.4 loads with ``weights_only=True``, the exact types mmengine
+  writes added to torch's safe globals;
+* on older torch (no ``add_safe_globals``) unpickles with
+  :data:`RESTRICTED_PICKLE`, an unpickler that resolves only an exact
+  allow-list of globals (torch's tensor rebuilders and storages, plain
+  containers, the same mmengine and numpy types) and refuses anything else;
+* raises :class:`UnsafeCheckpointError` naming the file and the refused object,
+  :class:`CorruptCheckpointError` for a truncated or corrupt file, and a
+  ``FileNotFoundError`` that says how to make the file when it is a checkpoint
+  of mmwrn's model zoo (:func:`mmwrn.model_zoo.missing_checkpoint_hint`).
 """
+import _compat_pickle
+import collections
 import os.path as osp
 import pickle
 import re
+import types
+import zipfile
 
 import numpy as np
 import torch
-from mmengine.logging import HistoryBuffer
+from mmengine.logging import HistoryBuffer, print_log
 from mmengine.runner import CheckpointLoader
 
+# torch.serialization.add_safe_globals arrived in torch 2.4
+HAS_SAFE_GLOBALS = hasattr(torch.serialization, 'add_safe_globals')
 
 # what HistoryBuffer._set_default_statistics registers (filled on first use)
 DEFAULT_STATISTICS = ('min', 'max', 'current', 'mean')
@@ -48,37 +62,157 @@ def mmengine_checkpoint_types():
             *sorted(dtype_classes, key=lambda c: c.__name__)]
 
 
+def _allowed_globals():
+    """``{'module.name': object}`` that :data:`RESTRICTED_PICKLE` resolves:
+    what torch writes for tensors, parameters and plain containers, plus
+    :func:`mmengine_checkpoint_types`. Storage classes (``torch.FloatStorage``
+    ...) never reach it: ``torch.load`` maps them itself."""
+    import _codecs
+    allowed = {
+        'collections.OrderedDict': collections.OrderedDict,
+        'torch.Size': torch.Size,
+        'torch.device': torch.device,
+        '_codecs.encode': _codecs.encode,  # bytes, in pickle protocol 2
+        'builtins.set': set,
+        'builtins.frozenset': frozenset,
+        'builtins.complex': complex,
+        'builtins.bytearray': bytearray,
+        'torch._tensor._rebuild_from_type_v2': torch._tensor._rebuild_from_type_v2,
+    }
+    for name in ('_rebuild_tensor', '_rebuild_tensor_v2', '_rebuild_tensor_v3',
+                 '_rebuild_parameter', '_rebuild_parameter_with_state'):
+        if hasattr(torch._utils, name):
+            allowed[f'torch._utils.{name}'] = getattr(torch._utils, name)
+    for name in dir(torch):
+        if isinstance(getattr(torch, name), torch.dtype):
+            allowed[f'torch.{name}'] = getattr(torch, name)
+    for obj in mmengine_checkpoint_types():
+        obj, name = obj if isinstance(obj, tuple) else (obj, None)
+        name = name or f'{obj.__module__}.{obj.__qualname__}'
+        allowed[name] = obj
+        # numpy 1.x and 2.x write the same functions under numpy.core / numpy._core
+        for old, new in (('numpy.core.', 'numpy._core.'), ('numpy._core.', 'numpy.core.')):
+            if name.startswith(old):
+                allowed[new + name[len(old):]] = obj
+    return allowed
+
+
+class _RestrictedUnpickler(pickle.Unpickler):
+
+    allowed = None  # filled on first use
+
+    def find_class(self, module, name):
+        # Python 2 names (pickle protocol 2, torch's default), mapped as pickle's
+        # own find_class does; no Python 3 module has one of these names
+        module, name = _compat_pickle.NAME_MAPPING.get((module, name), (module, name))
+        module = _compat_pickle.IMPORT_MAPPING.get(module, module)
+        if _RestrictedUnpickler.allowed is None:
+            _RestrictedUnpickler.allowed = _allowed_globals()
+        obj = self.allowed.get(f'{module}.{name}')
+        if obj is None:
+            raise pickle.UnpicklingError(
+                f'refused global {module}.{name}: not a tensor, a plain container '
+                'or a type mmengine writes')
+        return obj
+
+
+def _restricted_load(file, **kwargs):
+    return _RestrictedUnpickler(file, **kwargs).load()
+
+
+#: ``torch.load(f, pickle_module=RESTRICTED_PICKLE, weights_only=False)``
+#: unpickles with an exact allow-list of globals (:func:`_allowed_globals`)
+RESTRICTED_PICKLE = types.ModuleType('mmwrn_restricted_pickle')
+RESTRICTED_PICKLE.Unpickler = _RestrictedUnpickler
+RESTRICTED_PICKLE.load = _restricted_load
+
+
+def _torch_load(filename, map_location):
+    if HAS_SAFE_GLOBALS:
+        return torch.load(filename, map_location=map_location, weights_only=True)
+    return torch.load(filename, map_location=map_location,
+                      pickle_module=RESTRICTED_PICKLE, weights_only=False)
+
+
 class UnsafeCheckpointError(pickle.UnpicklingError):
     """A checkpoint holds objects that weights-only loading refuses."""
 
 
-def safe_load(filename, map_location=None):
-    """``torch.load(filename, weights_only=True)`` with mmengine's types
-    allowed and a clear error for anything else."""
+class CorruptCheckpointError(RuntimeError):
+    """A checkpoint file is truncated or corrupt."""
+
+
+def _integrity_problem(filename):
+    """Why ``filename`` is not an intact checkpoint file, or None when its
+    container is intact. torch writes zip archives with a CRC-32 per record;
+    any other file is taken for torch's legacy format, which has no checksum."""
+    size = osp.getsize(filename)
+    if size == 0:
+        return 'the file is empty'
+    if not zipfile.is_zipfile(filename):
+        return (f'the file ({size} bytes) is not a complete zip archive (a '
+                'torch checkpoint is one): it was cut short or is not a checkpoint')
     try:
-        return torch.load(filename, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as e:
-        reason = re.search(r'WeightsUnpickler error:\s*(.*?)\s*(Check the documentation|$)',
-                           str(e), re.S)
+        with zipfile.ZipFile(filename) as archive:
+            bad = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError) as e:
+        return f'its zip structure is damaged ({e})'
+    if bad is not None:
+        return f'record {bad!r} fails its CRC-32 check'
+    return None
+
+
+def safe_load(filename, map_location=None):
+    """``torch.load`` that runs no code from the file (weights-only, or the
+    restricted unpickler before torch 2.4) with mmengine's types allowed and a
+    clear error for anything else: :class:`UnsafeCheckpointError`
+    for refused objects, :class:`CorruptCheckpointError` for a truncated or
+    corrupt file (checked only when loading fails, so loading an intact file
+    costs nothing extra)."""
+    try:
+        return _torch_load(filename, map_location)
+    except Exception as e:  # noqa: BLE001 (classified below, re-raised)
+        error = e
+    problem = _integrity_problem(filename) if osp.isfile(filename) else None
+    # weights-only refusals of a legacy-format (non-zip) file are not corruption
+    refused = (isinstance(error, pickle.UnpicklingError)
+               and re.search(r'GLOBAL|allowlist|refused', str(error)) is not None)
+    if problem is not None and not refused:
+        raise CorruptCheckpointError(
+            f'{filename} is truncated or corrupt: {problem} ({type(error).__name__} '
+            'in torch.load). If a job was killed while writing it, use an earlier '
+            'checkpoint (with mmwrn imported, checkpoints are replaced atomically: '
+            'an interrupted save leaves the previous one intact).') from None
+    if isinstance(error, pickle.UnpicklingError):
+        reason = re.search(r'(?:WeightsUnpickler error:\s*|^)(.*?)\s*(Check the documentation|$)',
+                           str(error), re.S)
         raise UnsafeCheckpointError(
             f'refused to load {filename}: it holds an object that is neither a '
             'tensor, a plain Python container, nor one of the types mmengine '
-            f'writes ({reason.group(1) if reason else e}). '
-            'mmwrn loads checkpoints with weights_only=True, so code '
+            f'writes ({reason.group(1) if reason else error}). '
+            'mmwrn loads checkpoints weights-only, so code '
             'inside a checkpoint never runs. Load only files from a source '
             'you trust, converted to plain tensors (tools/publish_model.py).'
         ) from None
+    raise error
 
 
 def _load_from_local(filename, map_location):
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
-        raise FileNotFoundError(f'{filename} can not be found.')
+        from .model_zoo import missing_checkpoint_hint
+        hint = missing_checkpoint_hint(filename)
+        raise FileNotFoundError(f'{filename} can not be found.' + (f' {hint}' if hint else ''))
     return safe_load(filename, map_location)
 
 
 def install():
-    """Allow mmengine's checkpoint types and make mmengine's local checkpoint
-    loading weights-only. Idempotent; called when mmwrn is imported."""
-    torch.serialization.add_safe_globals(mmengine_checkpoint_types())
+    """Make mmengine's loading of local checkpoints safe (see the module
+    docstring). Idempotent; called when mmwrn is imported."""
+    if HAS_SAFE_GLOBALS:
+        torch.serialization.add_safe_globals(mmengine_checkpoint_types())
+    elif not getattr(install, 'logged', False):
+        install.logged = True
+        print_log(f'mmwrn: torch {torch.__version__} has no add_safe_globals: checkpoints '
+                  'load through mmwrn\'s restricted unpickler (same allow-list)', 'current')
     CheckpointLoader.register_scheme(prefixes='', loader=_load_from_local, force=True)

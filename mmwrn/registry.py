@@ -9,12 +9,18 @@ Every model class of mmwrn is registered three times under the same name:
   registry). This makes ``type='mmwrn.WiderResNet'`` work in any scope
   *without* ``custom_imports``: mmengine imports ``mmwrn.registry`` when it
   meets the ``mmwrn.`` prefix, and this registry imports ``mmwrn.models``.
+
+mmwrn's training hooks (``mmwrn.engine``) are registered the same way in the
+hosts' ``HOOKS`` and in mmwrn's ``HOOKS`` (:func:`register_hook`).
 """
+from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import Registry
 
 MODELS = Registry(
     'model', parent=MMENGINE_MODELS, scope='mmwrn', locations=['mmwrn.models'])
+HOOKS = Registry(
+    'hook', parent=MMENGINE_HOOKS, scope='mmwrn', locations=['mmwrn.engine'])
 
 
 def _host_registries():
@@ -43,3 +49,15 @@ def register_model(cls=None, *, hosts=('mmseg', 'mmpretrain')):
         return cls
 
     return _register if cls is None else _register(cls)
+
+
+def register_hook(cls):
+    """Register the hook class ``cls`` in mmwrn's ``HOOKS`` and in mmseg's and
+    mmpretrain's ``HOOKS`` (usable as a decorator), so that ``type='Name'``
+    (with mmwrn imported) and ``type='mmwrn.Name'`` build it in either host's
+    scope."""
+    from mmpretrain.registry import HOOKS as MMPRETRAIN_HOOKS
+    from mmseg.registry import HOOKS as MMSEG_HOOKS
+    for registry in (HOOKS, MMSEG_HOOKS, MMPRETRAIN_HOOKS):
+        registry.register_module(module=cls)
+    return cls

@@ -5,6 +5,16 @@ import torch
 # 2-core CI can afford. Parameter counts are tested on the real widths.
 TINY_CHANNELS = ((4, 4), (8, 8), (8, 8), (8, 16), (8, 16, 32), (16, 32, 64))
 TINY_WIDER = dict(stem_channels=8, channels=TINY_CHANNELS)
+CUDA_SKIP = 'needs a CUDA device (torch.cuda.is_available() is False)'
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``cuda`` are skipped, with the reason, without a GPU."""
+    if torch.cuda.is_available():
+        return
+    for item in items:
+        if item.get_closest_marker('cuda') is not None:
+            item.add_marker(pytest.mark.skip(reason=CUDA_SKIP))
 
 
 @pytest.fixture(autouse=True)

@@ -100,3 +100,27 @@ def tiny_train_config(path, data_root, work_dir, iters=4, size=64):
     out = osp.join(work_dir, 'config.py')
     cfg.dump(out)
     return out
+
+
+def shrink_decoder(model, factor=16):
+    """Divide every width (``*channels`` keys) of the neck and heads of an mmseg
+    model config, and of a wrapper backbone around a ResNet (BiSeNetV1), by
+    ``factor``: the same structure at a CPU test's cost. The widths a backbone
+    feeds are set afterwards by ``swap_in_wider_resnet``."""
+
+    def scale(value):
+        if isinstance(value, int):
+            return max(value // factor, 2)
+        return type(value)(scale(v) for v in value)
+
+    def fix(d):
+        for key, value in list(d.items()):
+            if key.endswith('channels') and not (key == 'in_channels' and value == 3):
+                d[key] = scale(value)
+
+    parts = [model.get('neck'), model.get('decode_head'), model.get('auxiliary_head')]
+    backbone = model.get('backbone', {})
+    if 'backbone_cfg' in backbone:  # a wrapper: scale it, not the ResNet inside
+        fix(backbone)
+    walk_dicts([p for p in parts if p], fix)
+    return model

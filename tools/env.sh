@@ -1,13 +1,16 @@
 # Sourced by the tools/*.sh scripts: picks the Python environment mmwrn uses.
-# The active virtual environment wins; otherwise <repo>/.venv (created if absent).
-if [[ -n "${VIRTUAL_ENV:-}" ]]; then
+# MMWRN_VENV wins, then the active virtual environment, then <repo>/.venv;
+# MMWRN_VENV and <repo>/.venv are created when absent.
+if [[ -n "${MMWRN_VENV:-}" ]]; then
+    VENV="$MMWRN_VENV"
+elif [[ -n "${VIRTUAL_ENV:-}" ]]; then
     VENV="$VIRTUAL_ENV"
 else
     VENV="$ROOT/.venv"
-    if [[ ! -x "$VENV/bin/python" ]]; then
-        echo "[mmwrn] creating virtual environment $VENV"
-        python3 -m venv "$VENV"
-    fi
+fi
+if [[ ! -x "$VENV/bin/python" ]]; then
+    echo "[mmwrn] creating virtual environment $VENV"
+    python3 -m venv "$VENV"
 fi
 PY="$VENV/bin/python"
 export PYTHONUNBUFFERED=1

@@ -1,10 +1,22 @@
 #!/usr/bin/env bash
-# Set up the environment if needed (tools/install.sh) and run the test suite.
+# Set up the environment if needed (tools/install.sh) and run the test suite;
+# then, unless arguments are given or MMWRN_SKIP_OLDEST=1, the compatibility
+# tests (`-m compat`) on the oldest supported stack (requirements/oldest.txt:
+# torch 2.1.2) in <repo>/.venv-oldest.
 # Extra arguments go to pytest, e.g. `bash tools/run_tests.sh -k wider -x`.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bash "$ROOT/tools/install.sh"
 source "$ROOT/tools/env.sh"
 cd "$ROOT"
-echo "[mmwrn] running the test suite"
-exec "$PY" -m pytest tests "$@"
+echo "[mmwrn] running the test suite ($("$PY" -c 'import torch; print("torch", torch.__version__)'))"
+"$PY" -m pytest tests "$@"
+if [[ $# -gt 0 || "${MMWRN_SKIP_OLDEST:-0}" == 1 ]]; then
+    exit 0
+fi
+OLDEST="$ROOT/.venv-oldest"
+echo "[mmwrn] compatibility tests on the oldest supported stack in $OLDEST"
+MMWRN_VENV="$OLDEST" PIP_CONSTRAINT="$ROOT/requirements/oldest.txt" \
+    MMWRN_TORCH=$(sed -n 's/^torch==//p' "$ROOT/requirements/oldest.txt") \
+    bash "$ROOT/tools/install.sh"
+exec "$OLDEST/bin/python" -m pytest tests -m compat

@@ -1,9 +1,15 @@
 """Train a segmentor (mmseg config) or a classifier (mmpretrain config) with
-mmwrn's models. The flags are mmseg's and mmpretrain's train.py flags.
+mmwrn's models. The flags are mmseg's and mmpretrain's train.py flags, plus
+--requeue.
 
     python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
-        [--auto-scale-lr] [--no-validate] [--cfg-options k=v ...]
+        [--auto-scale-lr] [--no-validate] [--requeue] [--cfg-options k=v ...]
         [--launcher {none,pytorch,slurm,mpi}]
+
+Every run is exact and preemptible (README, "Resuming and preemption"): the
+config gets mmwrn's RNGStateHook and PreemptionHook unless it has them, so
+checkpoints carry the random number state and SIGTERM / SIGUSR1 save a
+checkpoint at the current iteration and stop with exit status 0.
 """
 import argparse
 import os.path as osp
@@ -15,7 +21,9 @@ from mmengine.config import Config  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-import mmwrn  # noqa: E402,F401  (registers models, safe checkpoint loading)
+import mmwrn  # noqa: E402,F401  (registers models and hooks, safe checkpoints)
+from mmwrn.engine import (TrainingPreempted, add_resume_hooks,  # noqa: E402
+                          find_resume_checkpoint, requeue_slurm_job)
 from mmwrn.utils.launch import (add_launch_args, init_cpu_distributed,  # noqa: E402
                                 parse_launch_args, setup_cfg)
 
@@ -27,7 +35,7 @@ def parse_args():
     parser.add_argument(
         '--resume', nargs='?', type=str, const='auto',
         help='resume from CKPT; without a value, from the latest checkpoint '
-        'in the work dir')
+        'in the work dir (from scratch when there is none)')
     parser.add_argument('--amp', action='store_true',
                         help='enable automatic mixed precision training')
     parser.add_argument('--auto-scale-lr', action='store_true',
@@ -35,6 +43,10 @@ def parse_args():
                         '(the config\'s auto_scale_lr.base_batch_size)')
     parser.add_argument('--no-validate', action='store_true',
                         help='do not validate during training')
+    parser.add_argument(
+        '--requeue', action='store_true',
+        help='when SIGUSR1 (Slurm --signal=USR1@T) stops training, requeue this '
+        'Slurm batch job (scontrol requeue $SLURM_JOB_ID); use with --resume')
     add_launch_args(parser)
     return parse_launch_args(parser)
 
@@ -43,9 +55,17 @@ def main():
     args = parse_args()
     cfg = Config.fromfile(args.config)
     cfg = setup_cfg(cfg, args, mode='train')
+    add_resume_hooks(cfg)
+    if args.resume == 'auto':
+        cfg.load_from = find_resume_checkpoint(cfg.work_dir)
     init_cpu_distributed(cfg)
     runner = (Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg))
-    runner.train()
+    try:
+        runner.train()
+    except TrainingPreempted as stopped:
+        if args.requeue and not requeue_slurm_job(stopped):
+            sys.exit(1)
+        raise
 
 
 if __name__ == '__main__':

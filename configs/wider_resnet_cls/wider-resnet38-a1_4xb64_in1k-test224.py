@@ -1,5 +1,6 @@
 # As wider-resnet38-a1_4xb64_in1k.py, evaluated the common way: shorter side 256 +
-# centre crop 224. Expected (IABN's WiderResNet-38 at 224): 79.72 top-1.
+# centre crop 224. No published A1 number at 224 (IABN's 79.72 is its Model A:
+# wider-resnet38-a_3rdparty-iabn_in1k.py).
 _base_ = ['./wider-resnet38-a1_4xb64_in1k.py']
 test_pipeline = [
     dict(type='LoadImageFromFile'),

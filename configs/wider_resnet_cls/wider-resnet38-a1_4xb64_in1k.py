@@ -2,8 +2,7 @@
 # express it: 4 GPUs x 64 images (batch 256), SGD Nesterov momentum 0.9, wd 1e-4, lr 0.1
 # linearly to ~0 over 90 epochs, random-sized crop 224 (8-100%, bicubic), colour jitter
 # 0.4, PCA lighting 0.1, flip; test at shorter side 320 + centre crop 320 (the paper's).
-# Expected (ademxapp, A1 tuned from A, single 320 crop): top-1 / top-5 error 19.54 / 4.75.
-# IABN's WiderResNet-38: 79.72 top-1 at 224, 80.69 at 320.
+# Reported results, with their sources: the model table of README.md in this folder.
 # Other GPU counts: tools/train.py --auto-scale-lr (base batch 256).
 _base_ = [
     '../_base_/models/wider-resnet38-a1_cls.py',

@@ -2,7 +2,7 @@
 # express it: 4 GPUs x 64 images (batch 256), SGD Nesterov momentum 0.9, wd 1e-4, lr 0.1
 # linearly to ~0 over 90 epochs, random-sized crop 224 (8-100%, bicubic), colour jitter
 # 0.4, PCA lighting 0.1, flip; test at shorter side 320 + centre crop 320 (the paper's).
-# Expected (ademxapp, single 320 crop): top-1 / top-5 error 19.20 / 4.73 (80.80 / 95.27 acc).
+# Reported results, with their sources: the model table of README.md in this folder.
 # Unpadded max-pools (224 -> 111 -> 55 -> 27 -> 13 -> 6), as the released weights.
 # Other GPU counts: tools/train.py --auto-scale-lr (base batch 256).
 _base_ = [

@@ -1,6 +1,7 @@
 # CIFAR-100: WRN-16-8 (no dropout) with the WRN recipe: SGD Nesterov 0.9, lr 0.1 x0.2 at
 # epochs 60/120/160, 200 epochs, wd 5e-4, batch 128, reflect-pad crop + flip, WRN
-# normalisation. Reference: the WRN paper's Table 4.
+# normalisation.
+# Reported results, with their sources: the model table of README.md in this folder.
 _base_ = [
     '../_base_/models/wrn-28-10_cifar.py',
     '../_base_/datasets/cifar100_bs128_wrn.py',

@@ -1,4 +1,5 @@
 """ademxapp (the authors' MXNet code) parameter names -> mmwrn."""
+import os.path as osp
 import re
 
 import torch
@@ -43,6 +44,26 @@ def _unit_target(match):
         if param in BN_PARAMS else None
 
 
+def ademxapp_target(name, kind, ndim):
+    """The mmwrn name of ademxapp parameter ``name`` (of ``ndim`` dimensions)
+    in a file of ``kind``; None if it has none."""
+    if name == 'conv1a_weight':
+        return 'backbone.conv1a.weight'
+    if UNIT.match(name):
+        return _unit_target(UNIT.match(name))
+    if BN7.match(name):
+        return f'backbone.bn7.{BN_PARAMS[BN7.match(name).group(1)]}'
+    if LINEAR.match(name):
+        param = LINEAR.match(name).group(2)
+        if kind == 'classifier' and ndim in (1, 2):
+            return f'head.fc.{param}'
+        if kind == 'segmentor' and ndim in (1, 4):
+            return f'decode_head.conv_seg.{param}'
+    if CONV6A.match(name) and kind == 'segmentor':
+        return f'decode_head.conv6a.conv.{CONV6A.match(name).group(1)}'
+    return None
+
+
 def convert_ademxapp(params):
     """Map an ademxapp parameter dict ``{name: array}`` to an mmwrn state dict.
 
@@ -53,21 +74,7 @@ def convert_ademxapp(params):
     kind = kind_of(params)
     state, unused = {}, []
     for name, value in params.items():
-        target = None
-        if name == 'conv1a_weight':
-            target = 'backbone.conv1a.weight'
-        elif UNIT.match(name):
-            target = _unit_target(UNIT.match(name))
-        elif BN7.match(name):
-            target = f'backbone.bn7.{BN_PARAMS[BN7.match(name).group(1)]}'
-        elif LINEAR.match(name):
-            param = LINEAR.match(name).group(2)
-            if kind == 'classifier' and value.ndim in (1, 2):
-                target = f'head.fc.{param}'
-            elif kind == 'segmentor' and value.ndim in (1, 4):
-                target = f'decode_head.conv_seg.{param}'
-        elif CONV6A.match(name) and kind == 'segmentor':
-            target = f'decode_head.conv6a.conv.{CONV6A.match(name).group(1)}'
+        target = ademxapp_target(name, kind, value.ndim)
         if target is None:
             unused.append(name)
         else:
@@ -75,16 +82,32 @@ def convert_ademxapp(params):
     return state, unused, kind
 
 
-def check_ademxapp_model(model):
-    """ademxapp's weights reproduce MXNet only with BN eps 1.001e-5 and, for
-    Model A, unpadded max-pools: refuse a config that has neither."""
-    from torch.nn.modules.batchnorm import _BatchNorm
-    eps = {m.eps for m in model.modules() if isinstance(m, _BatchNorm)}
-    if eps != {1.001e-5}:
+FILE_ARCH = re.compile(r'rna-(a1?)_')
+
+
+def identify_ademxapp(filename, kind, arch=None):
+    """The ``architecture.SOURCES`` key of an ademxapp file. Model A and A1
+    have the same parameters, so the classifier's variant comes from what the
+    file is: its published name (``..._rna-a_cls1000...`` / ``..._rna-a1_...``)
+    or ``arch``. ademxapp's segmenters are all A1 (``fcrna_model_a1``)."""
+    if arch not in (None, 'a', 'a1'):
+        raise ConversionError(f'--arch {arch} is not an ademxapp network; valid: a, a1')
+    m = FILE_ARCH.search(osp.basename(filename))
+    named = m.group(1) if m else None
+    if kind == 'segmentor':
+        if 'a' in (arch, named):
+            raise ConversionError('ademxapp\'s segmenters are Model A1 (fcrna_model_a1); '
+                                  'this file has a segmentation head, so it cannot be Model A')
+        return 'ademxapp-a1'
+    if named and arch and named != arch:
+        raise ConversionError(f'--arch {arch} contradicts the file name {osp.basename(filename)} '
+                              f'(Model {named.upper()}); rename the file if it is not what its '
+                              'name says')
+    arch = arch or named
+    if arch is None:
         raise ConversionError(
-            f'ademxapp weights need BN eps 1.001e-5 (MXNet\'s); the config builds BN with '
-            f'eps {sorted(eps)}: set norm_cfg=dict(type=..., eps=1.001e-5)')
-    pools = [m for m in model.modules() if isinstance(m, torch.nn.MaxPool2d) and m.stride == 2]
-    if any(p.padding != 0 for p in pools):
-        raise ConversionError('ademxapp\'s Model A weights need unpadded max-pools: '
-                              'set the backbone\'s pool_padding=0')
+            f'cannot tell whether {osp.basename(filename)} is Model A or A1: they have the same '
+            'parameters, and the name is not one of ademxapp\'s (ilsvrc-cls_rna-a_cls1000_... / '
+            'ilsvrc-cls_rna-a1_cls1000_...). Give --arch a (max-pools) or --arch a1 (strided '
+            'units).')
+    return f'ademxapp-{arch}'

@@ -1,12 +1,15 @@
-"""Shared steps of the checkpoint converters: check a converted state dict
-against the model a config builds, report what does not match, and write a
-checkpoint that the hosts' APIs load."""
+"""Shared steps of the checkpoint converters: check the architecture and the
+converted state dict against the model a config builds, report what does not
+match, and write a checkpoint that the hosts' APIs load, with its source in
+``meta``."""
 import os
 import os.path as osp
 
 import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
+
+from .architecture import check_architecture, describe_source, mismatch_message
 
 
 class ConversionError(ValueError):
@@ -65,30 +68,81 @@ def report(title, names):
             print(f'  {n}')
 
 
-def convert_and_save(state_dict, unused, config, out, source, optional_missing=(),
-                     check_model=None):
-    """Check ``state_dict`` against ``config``'s model, report unused source keys
-    and missing/unexpected model keys, then save an mmengine checkpoint with
-    ``meta.dataset_meta``. A missing key is an error unless it starts with one of
-    ``optional_missing`` (e.g. the head, for a backbone-only source), which then
-    keeps its initialisation. ``check_model(model)`` may refuse the config."""
+def banner(lines):
+    width = max(len(line) for line in lines)
+    print('!' * (width + 4))
+    for line in lines:
+        print(f'! {line.ljust(width)} !')
+    print('!' * (width + 4))
+
+
+HEAD_OF_HOST = {'classifier': 'head.', 'segmentor': 'decode_head.'}
+
+
+def convert_and_save(state_dict, unused, config, out, src, source, fmt, source_head=None,
+                     notes=(), init_only=False):
+    """Check ``state_dict`` (converted from file ``src`` of format ``fmt``,
+    the network ``architecture.SOURCES[source]``) against ``config``'s model
+    and save an mmengine checkpoint with ``meta.dataset_meta`` and
+    ``meta.converted_from``.
+
+    * A head the model has no place for is dropped, with a notice: an
+      ImageNet classifier (``head.*``) converted into a segmenter, or a
+      segmentation head (``decode_head.*``) into a classifier.
+    * The architecture is compared (``architecture.check_architecture``; for a
+      kept source head ``source_head`` too): a mismatch is an error naming the
+      setting, unless ``init_only`` (converted for fine-tuning only: printed
+      and recorded in meta).
+    * Names and shapes: a shape mismatch, a converted tensor the model lacks,
+      or a missing backbone tensor is an error, as is a missing tensor of a
+      converted head. Other missing tensors (a head the source does not have)
+      keep their initialisation and are listed.
+    """
     model, cfg = build_model(config)
-    if check_model is not None:
-        check_model(model)
+    kind = 'segmentor' if hasattr(model, 'decode_head') else 'classifier'
+    notes = list(notes)
+    for other, prefix in HEAD_OF_HOST.items():
+        dropped = sorted(k for k in state_dict if k.startswith(prefix))
+        if other != kind and dropped:
+            for k in dropped:
+                del state_dict[k]
+            what = 'ImageNet classifier' if other == 'classifier' else 'segmentation head'
+            notes.append(f'dropped the source\'s {what} ({len(dropped)} tensors: '
+                         f'{", ".join(dropped)}): {cfg.filename} is a {kind} config; '
+                         'the backbone is converted')
+            source_head = None
+    problems = check_architecture(source, model, head=source_head)
+    if problems and not init_only:
+        raise ConversionError(mismatch_message(source, problems, cfg.filename))
+    if problems:
+        banner(['--init-only: NOT the source network. The weights initialise a different one:'] +
+               [f'  {s}: source {n}, config {h}' for s, n, h in problems] +
+               ['Fine-tune before use; meta.converted_from records this.'])
+    converted_heads = tuple(p for p in HEAD_OF_HOST.values()
+                            if any(k.startswith(p) for k in state_dict))
     missing, unexpected = check_against_model(state_dict, model)
+    for note in notes:
+        print(f'note: {note}')
     report('source parameters not converted', unused)
-    report('model parameters missing from the source (kept at initialisation)'
-           if optional_missing else 'model parameters missing from the source', missing)
+    required = [k for k in missing if k.startswith(('backbone.', ) + converted_heads)]
+    kept = [k for k in missing if k not in required]
+    report('model parameters the source does not have (kept at initialisation)', kept)
+    report('model parameters missing from the source', required)
     report('converted parameters the model does not have', unexpected)
-    required = [k for k in missing if not k.startswith(tuple(optional_missing))]
     if unexpected or required:
-        raise ConversionError(f'{source} does not match {cfg.filename}: '
+        raise ConversionError(f'{src} does not match {cfg.filename}: '
                               f'{len(required)} missing, {len(unexpected)} unexpected keys '
                               '(listed above)')
     model.load_state_dict(state_dict, strict=not missing)
-    meta = dict(dataset_meta=dataset_meta(cfg), converted_from=osp.basename(source),
+    converted_from = dict(
+        file=osp.basename(src), format=fmt, architecture=describe_source(source, model),
+        init_only=bool(problems), notes=notes)
+    if problems:
+        converted_from['mismatches'] = [dict(setting=s, source=str(n), config=str(h))
+                                        for s, n, h in problems]
+    meta = dict(dataset_meta=dataset_meta(cfg), converted_from=converted_from,
                 config=osp.basename(cfg.filename))
     os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
     torch.save({'state_dict': model.state_dict(), 'meta': meta}, out)
-    print(f'wrote {out}: {len(state_dict)} tensors from {source}')
+    print(f'wrote {out}: {len(state_dict)} tensors from {src}')
     return out

@@ -58,20 +58,51 @@ def setup_cfg(cfg, args, mode):
     return cfg
 
 
+# mmcv's synchronised BNs (torch's nn.SyncBatchNorm and mmcv.ops'), CUDA only,
+# under any scope but mmwrn's
+CUDA_SYNC_BN = ('SyncBN', 'MMSyncBN')
+CPU_SYNC_BN = 'mmwrn.SyncBN'
+
+
 def _use_gloo_without_cuda(cfg):
     """Distributed runs on a machine without CUDA: gloo instead of nccl, DDP
-    without device ids."""
+    without device ids, and mmwrn's CPU-capable synchronised BN instead of
+    the CUDA-only one."""
     if cfg.launcher == 'none' or torch.cuda.is_available():
         return
     dist_cfg = cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
     if dist_cfg.get('backend', 'nccl') == 'nccl':
         print_log('no CUDA device: using the gloo backend instead of nccl', 'current')
         dist_cfg['backend'] = 'gloo'
+    replaced = replace_sync_bn(cfg.model)
+    if replaced:
+        print_log(f'no CUDA device: using {CPU_SYNC_BN} (synchronised BN on CPU) instead '
+                  f'of {", ".join(sorted(set(replaced)))} in {len(replaced)} norm configs '
+                  'of the model', 'current')
     wrapper = cfg.get('model_wrapper_cfg') or dict(
         type='MMDistributedDataParallel', broadcast_buffers=False,
         find_unused_parameters=cfg.get('find_unused_parameters', False))
     wrapper.setdefault('device_ids', None)
     cfg.model_wrapper_cfg = wrapper
+
+
+def replace_sync_bn(obj):
+    """Set ``type`` to mmwrn's CPU-capable ``SyncBN`` in every norm config of
+    ``obj`` (nested dicts and lists) that names the CUDA-only one; returns the
+    replaced types, one entry per config."""
+    replaced = []
+    if isinstance(obj, dict):
+        layer = obj.get('type')
+        if isinstance(layer, str) and layer != CPU_SYNC_BN and \
+                layer.rpartition('.')[2] in CUDA_SYNC_BN:
+            replaced.append(layer)
+            obj['type'] = CPU_SYNC_BN
+        for value in obj.values():
+            replaced += replace_sync_bn(value)
+    elif isinstance(obj, (list, tuple)):
+        for value in obj:
+            replaced += replace_sync_bn(value)
+    return replaced
 
 
 def init_cpu_distributed(cfg):
@@ -105,6 +136,46 @@ def _setup_train(cfg, args):
         cfg.auto_scale_lr.enable = True
     if args.no_validate:
         cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    check_start_checkpoints(cfg)
+
+
+def _start_checkpoints(node, key):
+    """``(config key, path)`` of every local checkpoint a model config starts
+    from: ``Pretrained`` init_cfg entries and ``pretrained`` strings."""
+    if isinstance(node, dict):
+        if node.get('type') == 'Pretrained' and isinstance(node.get('checkpoint'), str):
+            yield f'{key}.checkpoint', node['checkpoint']
+        for k, v in node.items():
+            if k == 'pretrained' and isinstance(v, str):
+                yield f'{key}.{k}', v
+            else:
+                yield from _start_checkpoints(v, f'{key}.{k}')
+    elif isinstance(node, (list, tuple)):
+        for i, v in enumerate(node):
+            yield from _start_checkpoints(v, f'{key}[{i}]')
+
+
+def check_start_checkpoints(cfg):
+    """Stop before anything is built when a checkpoint the run starts from
+    (init_cfg / pretrained in the model, or load_from) is a local file that
+    does not exist, saying how to make it (mmwrn's model zoo) and how to
+    train without it."""
+    from mmwrn.model_zoo import missing_checkpoint_hint
+    starts = list(_start_checkpoints(cfg.model, 'model'))
+    if cfg.get('load_from') and not cfg.get('resume'):
+        starts.append(('load_from', cfg.load_from))
+    problems = []
+    for key, path in starts:
+        if '://' in path or osp.isfile(osp.expanduser(path)):
+            continue
+        hint = missing_checkpoint_hint(path)
+        without = (f'--cfg-options {key.rsplit(".", 1)[0]}=None' if key.endswith('.checkpoint')
+                   else f'--cfg-options {key}=None')
+        problems.append(f'{key} = {path} does not exist (relative to {os.getcwd()}).\n'
+                        + (f'{hint}\n' if hint else '')
+                        + f'To train without it (from scratch): {without}')
+    if problems:
+        raise SystemExit(f'{cfg.filename}: cannot start training:\n' + '\n'.join(problems))
 
 
 def _setup_test(cfg, args, host):

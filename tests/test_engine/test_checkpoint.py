@@ -1,4 +1,5 @@
-"""Weights-only loading of mmengine checkpoints (torch >= 2.6)."""
+"""Safe loading of mmengine checkpoints (weights-only on torch >= 2.4, the
+restricted unpickler before), errors for damaged and missing files."""
 import os
 import pickle
 
@@ -9,10 +10,27 @@ from mmengine.logging import HistoryBuffer, MessageHub
 from mmengine.runner.checkpoint import _load_checkpoint, save_checkpoint
 
 import mmwrn  # noqa: F401
-from mmwrn.checkpoint import UnsafeCheckpointError, safe_load
+from mmwrn.checkpoint import (RESTRICTED_PICKLE, CorruptCheckpointError,
+                              UnsafeCheckpointError, safe_load)
 
 
-def test_mmengine_message_hub_and_numpy_round_trip(tmp_path):
+import mmwrn.checkpoint as ckpt_module
+
+LOADERS = ['weights_only', 'restricted']
+
+
+@pytest.fixture(params=LOADERS)
+def loader(request, monkeypatch):
+    """Runs a test with each of the two loading paths: weights-only (torch >=
+    2.4) and the restricted unpickler (what older torch uses; forced here)."""
+    if request.param == 'weights_only' and not ckpt_module.HAS_SAFE_GLOBALS:
+        pytest.skip(f'torch {torch.__version__} has no add_safe_globals')
+    monkeypatch.setattr(ckpt_module, 'HAS_SAFE_GLOBALS', request.param == 'weights_only')
+    return request.param
+
+
+@pytest.mark.compat
+def test_mmengine_message_hub_and_numpy_round_trip(tmp_path, loader):
     hub = MessageHub.get_instance('mmwrn_test_hub')
     for v in (1.0, np.float64(2.5), torch.tensor(3.0)):
         hub.update_scalar('train/loss', v)
@@ -27,8 +45,11 @@ def test_mmengine_message_hub_and_numpy_round_trip(tmp_path):
     buf = loaded['message_hub']['log_scalars']['train/loss']
     assert isinstance(buf, HistoryBuffer) and buf.mean() == pytest.approx(6.5 / 3)
     assert loaded['meta']['seed'] == 7 and loaded['arr'].dtype == np.float32
-    # plain torch.load also works, still weights-only
-    assert torch.load(path)['message_hub']['runtime_info']['seed'] == 7
+    # what mmengine writes also passes the other path
+    if ckpt_module.HAS_SAFE_GLOBALS:
+        assert torch.load(path, weights_only=True)['message_hub']['runtime_info']['seed'] == 7
+    restricted = torch.load(path, pickle_module=RESTRICTED_PICKLE, weights_only=False)
+    assert restricted['message_hub']['runtime_info']['seed'] == 7
 
 
 class _Payload:
@@ -46,8 +67,9 @@ class _GetattrPayload:
         return (getattr, (HistoryBuffer, 'update'))
 
 
+@pytest.mark.compat
 @pytest.mark.parametrize('make', [lambda p: _Payload(p), lambda p: _GetattrPayload()])
-def test_malicious_checkpoint_is_refused_and_payload_never_runs(tmp_path, make):
+def test_malicious_checkpoint_is_refused_and_payload_never_runs(tmp_path, make, loader):
     marker = tmp_path / 'pwned'
     path = tmp_path / 'evil.pth'
     torch.save({'state_dict': {}, 'x': make(marker)}, path, pickle_protocol=2)
@@ -73,3 +95,46 @@ def test_fresh_process_loads_history_buffers(tmp_path):
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split()[-1] == '1.5'
+
+
+def _damaged(tmp_path, damage):
+    good = tmp_path / 'good.pth'
+    save_checkpoint(dict(state_dict={'w': torch.randn(300)}, meta=dict(iter=3)), str(good))
+    data = good.read_bytes()
+    bad = tmp_path / 'bad.pth'
+    bad.write_bytes({'half': data[:len(data) // 2], 'empty': b'', 'end_cut': data[:-5],
+                     'garbage': bytes(range(256)) * 4}[damage])
+    return str(bad)
+
+
+@pytest.mark.parametrize('damage', ['half', 'empty', 'end_cut', 'garbage'])
+def test_truncated_or_corrupt_checkpoint_error_names_the_file(tmp_path, damage):
+    bad = _damaged(tmp_path, damage)
+    with pytest.raises(CorruptCheckpointError, match=f'{bad} is truncated or corrupt'):
+        _load_checkpoint(bad)  # mmengine's loader (load_from, --resume, init_cfg)
+
+
+class _Global:
+    """Pickles as a reference to an arbitrary global, like a crafted file."""
+
+    def __init__(self, module, name):
+        self.module, self.name = module, name
+
+    def __reduce__(self):
+        return (_resolve, (self.module, self.name))
+
+
+def _resolve(module, name):
+    return getattr(__import__(module, fromlist=[name]), name)
+
+
+@pytest.mark.compat
+@pytest.mark.parametrize('module, name', [('builtins', 'eval'), ('numpy', 'load'),
+                                          ('torch', 'load'), ('subprocess', 'Popen')])
+def test_restricted_unpickler_resolves_only_its_allow_list(tmp_path, module, name):
+    """The fallback of torch < 2.4 refuses every global outside its list,
+    before importing or calling anything."""
+    path = tmp_path / 'crafted.pth'
+    torch.save({'w': torch.ones(2), 'x': _Global(module, name)}, path)
+    with pytest.raises(pickle.UnpicklingError, match='refused global'):
+        torch.load(path, pickle_module=RESTRICTED_PICKLE, weights_only=False)

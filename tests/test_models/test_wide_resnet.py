@@ -63,6 +63,43 @@ def test_norm_act_identical_to_plain():
     assert all(torch.equal(a, b) for a, b in zip(*results))
 
 
+@pytest.mark.parametrize('out_indices,groups', [
+    ((3, ), ('group1', 'group2', 'group3', 'norm_out')),
+    ((0, 1, 2), ('group1', 'group2')),
+    ((1, ), ('group1', )),
+    ((0, ), ()),
+])
+def test_only_the_groups_up_to_the_deepest_output_are_built(out_indices, groups):
+    model = WideResNet(depth=10, widen_factor=1, out_indices=out_indices)
+    built = {name for name, _ in model.named_children()}
+    assert built & {'group1', 'group2', 'group3', 'norm_out'} == set(groups)
+    full = WideResNet(depth=10, widen_factor=1, out_indices=(0, 1, 2, 3))
+    model.load_state_dict(full.state_dict())
+    x = torch.randn(2, 3, 16, 16)
+    full_outs, outs = full(x), model(x)
+    for i, out in zip(out_indices, outs):
+        torch.testing.assert_close(out, full_outs[i])
+    sum(o.mean() for o in outs).backward()
+    assert all(p.grad is not None for p in model.parameters())
+    with pytest.raises(ValueError, match=f'-1..{max(out_indices)} for out_indices'):
+        WideResNet(depth=10, widen_factor=1, out_indices=out_indices,
+                   frozen_stages=max(out_indices) + 1)
+
+
+def test_frozen_stages_of_a_truncated_network():
+    model = WideResNet(depth=10, widen_factor=1, out_indices=(1, 2), frozen_stages=2).train()
+    assert not any(p.requires_grad for p in model.parameters())
+    assert not any(m.training for m in model.modules() if isinstance(m, nn.BatchNorm2d))
+
+
+def test_pretrained_argument():
+    with pytest.warns(UserWarning, match='pretrained is a deprecated'):
+        model = WideResNet(depth=10, pretrained='wrn.pth')
+    assert model.init_cfg == dict(type='Pretrained', checkpoint='wrn.pth')
+    with pytest.raises(ValueError, match='cannot be set at the same time'):
+        WideResNet(depth=10, pretrained='wrn.pth', init_cfg=dict(type='Pretrained'))
+
+
 @pytest.mark.parametrize('kwargs,words', [
     (dict(depth=27), ['6n + 4']),
     (dict(widen_factor=0), ['positive']),

@@ -20,6 +20,49 @@ def test_param_count_matches_paper(depth, expected):
         assert n_params(WiderResNet(depth=depth, variant=variant)) == expected
 
 
+@pytest.mark.parametrize('out_indices,levels', [
+    ((6, ), ('b2', 'b3', 'b4', 'b5', 'b6', 'b7', 'bn7')),
+    ((2, 3, 4, 5), ('b2', 'b3', 'b4', 'b5', 'b6')),
+    ((4, 5), ('b2', 'b3', 'b4', 'b5', 'b6')),
+    ((1, 3), ('b2', 'b3', 'b4')),
+    ((0, ), ()),
+])
+def test_only_the_levels_up_to_the_deepest_output_are_built(out_indices, levels):
+    model = WiderResNet(variant='a', out_indices=out_indices, **TINY_WIDER)
+    built = {name for name, _ in model.named_children()}
+    assert built & {'b2', 'b3', 'b4', 'b5', 'b6', 'b7', 'bn7'} == set(levels)
+    assert {n for n in built if n.startswith('pool')} == {
+        f'pool{level[1]}' for level in levels if level not in ('b7', 'bn7')}
+    assert model.unbuilt_modules() == tuple(
+        n for n in ('b2', 'b3', 'b4', 'b5', 'b6', 'b7', 'bn7') if n not in levels)
+    assert model.out_channels == tuple(model.feat_channels[i] for i in out_indices)
+    # the same function as the full network on the same weights, every parameter used
+    full = WiderResNet(variant='a', out_indices=range(7), **TINY_WIDER)
+    state = full.state_dict()
+    model.load_state_dict(state)
+    assert set(model.state_dict()) == {k for k in state if k.split('.')[0] in
+                                       set(levels) | {'conv1a'}}
+    x = torch.randn(2, 3, 32, 32)
+    full_outs = full(x)
+    outs = model(x)
+    for i, out in zip(out_indices, outs):
+        torch.testing.assert_close(out, full_outs[i])
+    sum(o.mean() for o in outs).backward()
+    assert all(p.grad is not None for p in model.parameters())
+
+
+@pytest.mark.parametrize('depth', [38, 16])
+def test_four_levels_drop_b7(depth):
+    full = n_params(WiderResNet(depth=depth))
+    model = WiderResNet(depth=depth, out_indices=(2, 3, 4, 5))
+    # B7: BN 2048 + 1x1 2048->1024, BN 1024 + 3x3 1024->2048, BN 2048 + 1x1 2048->4096,
+    # projection 2048->4096; bn7 4096
+    b7 = (2 * 2048 + 2048 * 1024 + 2 * 1024 + 9 * 1024 * 2048 + 2 * 2048 + 2048 * 4096
+          + 2048 * 4096 + 2 * 4096)
+    assert b7 == 37_767_168 and full - n_params(model) == b7
+    assert model.out_channels == (256, 512, 1024, 2048)
+
+
 def test_depth_attribute():
     assert WiderResNet(depth=38).depth == 38
     assert WiderResNet(depth=20).depth == 20
@@ -166,8 +209,9 @@ def test_unit_matches_hand_written_preactivation():
     assert unit(x).shape == (2, 8, 5, 5)
 
 
-def test_norm_eval_keeps_running_stats():
-    model = WiderResNet(norm_eval=True, **TINY_WIDER)
+@pytest.mark.parametrize('out_indices', [(6, ), (2, 3, 4, 5)])
+def test_norm_eval_keeps_running_stats(out_indices):
+    model = WiderResNet(norm_eval=True, out_indices=out_indices, **TINY_WIDER)
     model.train()
     assert all(not m.training for m in model.modules() if isinstance(m, _BatchNorm))
     before = model.b3[0].norm1.running_mean.clone()
@@ -176,24 +220,42 @@ def test_norm_eval_keeps_running_stats():
     assert model.b3[0].norm1.weight.grad is not None, 'affine parameters still train'
 
 
-@pytest.mark.parametrize('frozen_stages', [-1, 0, 3, 6])
-def test_frozen_stages(frozen_stages):
-    model = WiderResNet(frozen_stages=frozen_stages, **TINY_WIDER)
+@pytest.mark.parametrize('out_indices,frozen_stages', [
+    ((6, ), -1), ((6, ), 0), ((6, ), 3), ((6, ), 6),
+    ((2, 3, 4, 5), 3), ((2, 3, 4, 5), 5), ((1, 2), 2)])
+def test_frozen_stages(out_indices, frozen_stages):
+    model = WiderResNet(out_indices=out_indices, frozen_stages=frozen_stages, **TINY_WIDER)
     model.train()
-    names = ['conv1a', 'b2', 'b3', 'b4', 'b5', 'b6', 'b7']
+    names = ['conv1a', 'b2', 'b3', 'b4', 'b5', 'b6', 'b7'][:max(out_indices) + 1]
     for i, name in enumerate(names):
         frozen = i <= frozen_stages
         module = getattr(model, name)
         assert all(p.requires_grad != frozen for p in module.parameters())
         assert all(m.training != frozen for m in module.modules()
                    if isinstance(m, _BatchNorm))
-    assert model.bn7.weight.requires_grad == (frozen_stages < 6)
+    if 6 in out_indices:
+        assert model.bn7.weight.requires_grad == (frozen_stages < 6)
+    if frozen_stages < max(out_indices):
+        outs = model(torch.randn(2, 3, 32, 32))
+        sum(o.mean() for o in outs).backward()
+        trained = [n for n, p in model.named_parameters() if p.grad is not None]
+        assert trained == [n for n, p in model.named_parameters() if p.requires_grad]
+
+
+@pytest.mark.parametrize('out_indices,frozen_stages,valid', [
+    ((2, 3, 4, 5), 6, '-1..5'), ((1, 2), 3, '-1..2'), ((0, ), 1, '-1..0')])
+def test_frozen_stages_beyond_the_built_levels(out_indices, frozen_stages, valid):
+    with pytest.raises(ValueError) as info:
+        WiderResNet(out_indices=out_indices, frozen_stages=frozen_stages, **TINY_WIDER)
+    assert valid in str(info.value) and str(tuple(out_indices)) in str(info.value)
 
 
 @pytest.mark.parametrize('variant,out_indices,input_grad', [
     ('a1', (3, 6), True),   # stem recomputed with B2's first unit
     ('a', (3, 6), False),   # ... through the max-pool before B2
     ('a1', (0, 6), False),  # the stem output is returned: not recomputed
+    ('a1', (2, 3, 4, 5), True),  # no B7: stem still recomputed, every unit checkpointed
+    ('a', (1, 3), False),
 ])
 def test_with_cp_same_outputs_gradients_and_bn_stats(variant, out_indices, input_grad):
     kwargs = dict(variant=variant, drop_rates=(0, 0, 0, 0, 0.3, 0.5),
@@ -207,7 +269,7 @@ def test_with_cp_same_outputs_gradients_and_bn_stats(variant, out_indices, input
         torch.manual_seed(1)
         xi = x.clone().requires_grad_(input_grad)
         outs = model(xi)
-        (outs[0].square().mean() + outs[1].mean()).backward()
+        (outs[0].square().mean() + sum(o.mean() for o in outs[1:])).backward()
         results.append((outs, xi.grad, {n: p.grad for n, p in model.named_parameters()},
                         {n: b.clone() for n, b in model.named_buffers()}))
     (o1, gx1, g1, b1), (o2, gx2, g2, b2) = results
@@ -365,3 +427,30 @@ def test_invalid_arguments_list_valid_choices(kwargs, exc, words):
         WiderResNet(**kwargs)
     for word in words:
         assert word in str(info.value)
+
+
+def test_pretrained_argument_as_mmseg_backbones():
+    with pytest.warns(UserWarning, match='pretrained is a deprecated'):
+        model = WiderResNet(pretrained='ckpt.pth', **TINY_WIDER)
+    assert model.init_cfg == dict(type='Pretrained', checkpoint='ckpt.pth')
+    assert WiderResNet(**TINY_WIDER).init_cfg[0] == dict(type='Kaiming', layer='Conv2d')
+    custom = dict(type='Pretrained', checkpoint='x.pth', prefix='backbone.')
+    assert WiderResNet(init_cfg=custom, **TINY_WIDER).init_cfg == custom
+    with pytest.raises(ValueError, match='init_cfg and pretrained cannot be set'):
+        WiderResNet(pretrained='ckpt.pth', init_cfg=custom, **TINY_WIDER)
+    with pytest.raises(TypeError, match='str or None'):
+        WiderResNet(pretrained=1, **TINY_WIDER)
+    with pytest.raises(ValueError, match='are ResNet weights'):
+        WiderResNet(pretrained='open-mmlab://resnet50_v1c', **TINY_WIDER)
+
+
+def test_four_levels_halve_the_multiply_adds_of_depth16_os8():
+    """What not building B7 saves where it is largest (the issue's criterion):
+    depth 16, output stride 8, 512x512, conv multiply-adds on the meta device."""
+    from mmwrn.utils.complexity import count_macs
+    macs = {}
+    for out_indices in ((2, 3, 4, 5), (2, 3, 4, 6)):
+        with torch.device('meta'):
+            model = WiderResNet(depth=16, output_stride=8, out_indices=out_indices)
+        macs[out_indices] = count_macs(model, (1, 3, 512, 512))[0]
+    assert macs[2, 3, 4, 5] <= 0.5 * macs[2, 3, 4, 6]

@@ -69,7 +69,8 @@ def test_benchmark_tool_runs():
                          ('mmwrn', 'norm_act')}, out.stdout
     assert 'skipped: plain norm_act, peer norm_act' in out.stdout
     for impl, (median, spread, ratio, throughput, peak, step, rss) in rows.items():
-        assert median > 0 and throughput == pytest.approx(2 / median, rel=0.01), impl
+        # the table rounds the median to 1 ms
+        assert median > 0 and throughput == pytest.approx(2 / median, rel=0.01 + 5e-4 / median), impl
         assert 0 < step < peak < rss, impl  # MiB: the heap in use is part of the RSS
     assert rows['mmwrn', 'unit'][2] == 1.0
     ci = re.search(r'\| plain \| unit \| train \| [^|]+\| [^|]+\| ([\d.]+) \(([\d.]+)-([\d.]+)\)',
@@ -93,3 +94,37 @@ def test_benchmark_tiny_needs_a_wider_resnet():
          '--config', config, '--no-memory'],
         cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert out.returncode != 0 and '--tiny shrinks a WiderResNet backbone' in out.stderr
+
+
+def test_levels_benchmark_tool_runs():
+    config = osp.join(ROOT, 'configs', 'wider_resnet_seg',
+                      'upernet_wider-resnet38-a1-b6_4xb4-80k_ade20k-512x512.py')
+    tiny = ['model.backbone.stem_channels=8',
+            f'model.backbone.channels={TINY_CHANNELS}'.replace(' ', ''),
+            'model.decode_head.in_channels=[8,8,16,32]', 'model.decode_head.channels=8',
+            'model.auxiliary_head.in_channels=16', 'model.auxiliary_head.channels=8']
+    out = subprocess.run(
+        [sys.executable, 'tools/analysis_tools/levels_benchmark.py', config,
+         '--cfg-options', *tiny, '--macs-size', '64', '--size', '32', '--repeats', '6'],
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    rows = {}
+    for line in out.stdout.splitlines():
+        m = re.match(r'\| (requested|\+ unused B7) \| ([\d,]+) \| [\d.]+ \| [\d.]+ \| ([\d.]+) '
+                     r'\| ([\d.]+) \| ([\d.]+)(?: \([\d.]+-[\d.]+\))? '
+                     r'\| ([\d.]+) \| ([\d.]+)(?: \([\d.]+-[\d.]+\))? \|$', line)
+        if m:
+            rows[m.group(1)] = (int(m.group(2).replace(',', '')), float(m.group(3)),
+                                float(m.group(4)), float(m.group(5)), float(m.group(6)),
+                                float(m.group(7)))
+    assert set(rows) == {'requested', '+ unused B7'}, out.stdout
+    requested, unused = rows['requested'], rows['+ unused B7']
+    b7 = sum(p.numel() for n, p in WiderResNet(
+        stem_channels=8, channels=TINY_CHANNELS).named_parameters()
+        if n.startswith(('b7', 'bn7')))
+    assert unused[0] - requested[0] == b7
+    assert requested[1] == 1.0 and unused[1] > 1.0
+    # train and infer: medians, and ratios to requested (with a CI after 6 rounds)
+    assert min(requested[2], unused[2], requested[4], unused[4]) > 0
+    assert requested[3] == requested[5] == 1.0
+    assert len(re.findall(r'\d \([\d.]+-[\d.]+\)', out.stdout)) == 2, out.stdout

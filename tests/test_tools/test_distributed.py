@@ -1,5 +1,7 @@
-"""A 2-process distributed run on CPU (torchrun via tools/dist_train.sh, gloo,
-synchronised BN) gives the losses of one process with the same global batch."""
+"""2-process distributed runs on CPU (torchrun via tools/dist_train.sh, gloo):
+a config with mmcv's CUDA-only SyncBN runs with mmwrn's CPU synchronised BN and
+gives the losses of one process with the same global batch; a four-level
+decoder trains under DDP with find_unused_parameters=False."""
 import json
 import os
 import os.path as osp
@@ -13,7 +15,8 @@ from mmengine.config import Config
 
 from mmwrn.models.utils import SyncBatchNorm
 from mmwrn.utils import synthetic_data
-from tests.seg_utils import ROOT
+from mmwrn.utils.launch import replace_sync_bn
+from tests.seg_utils import ROOT, tiny_train_config
 
 DEMO = osp.join(ROOT, 'configs', 'demo',
                 'twoconv_wider-resnet16-tiny-a1-d8_1xb8-600_synthvoc-96x96.py')
@@ -29,7 +32,8 @@ def write_config(tmp, data_root, batch, out_dir):
     cfg = Config.fromfile(DEMO)
     cfg.custom_imports = dict(imports=['mmwrn', 'tests.dist_helpers'],
                               allow_failed_imports=False)
-    cfg.model.backbone.update(norm_cfg=dict(type='mmwrn.SyncBN'), drop_rates=(0, ) * 6)
+    # mmcv's SyncBN (CUDA only): tools/train.py uses mmwrn.SyncBN in its place on CPU
+    cfg.model.backbone.update(norm_cfg=dict(type='SyncBN'), drop_rates=(0, ) * 6)
     # mmseg's CE averages over all pixels: the mean of the ranks' losses is then
     # the loss of the global batch (the bootstrapped CE selects per batch)
     cfg.model.decode_head.loss_decode = dict(type='CrossEntropyLoss', loss_weight=1.0)
@@ -52,11 +56,15 @@ def write_config(tmp, data_root, batch, out_dir):
     return path
 
 
+def dist_env():
+    return dict(os.environ, PYTHONWARNINGS='ignore', PYTHON=sys.executable,
+                PORT=str(free_port()), OMP_NUM_THREADS='1')
+
+
 def test_two_process_syncbn_matches_single_process(tmp_path):
     data_root = synthetic_data.make_voc(str(tmp_path / 'data'), num_train=4, num_val=2,
                                         size=64, num_classes=6)
-    env = dict(os.environ, PYTHONWARNINGS='ignore', PYTHON=sys.executable,
-               PORT=str(free_port()), OMP_NUM_THREADS='1')
+    env = dist_env()
     single, multi = tmp_path / 'single', tmp_path / 'multi'
     single.mkdir(), multi.mkdir()
     subprocess.run([sys.executable, 'tools/train.py',
@@ -68,7 +76,9 @@ def test_two_process_syncbn_matches_single_process(tmp_path):
                           '--work-dir', str(multi), '--no-validate'],
                          cwd=ROOT, env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-    assert 'gloo' in out.stdout + out.stderr
+    log = out.stdout + out.stderr
+    assert 'gloo' in log
+    assert 'using mmwrn.SyncBN (synchronised BN on CPU) instead of SyncBN' in log
     ref = json.load(open(single / 'losses_rank0.json'))
     ranks = [json.load(open(multi / f'losses_rank{r}.json')) for r in (0, 1)]
     assert len(ref) == 3 and ranks[0] != ranks[1], 'ranks saw different halves of the batch'
@@ -81,3 +91,45 @@ def test_syncbn_single_process_is_batchnorm():
     x = torch.randn(4, 3, 5, 5)
     torch.testing.assert_close(sbn(x), bn(x))
     torch.testing.assert_close(sbn.running_var, bn.running_var)
+
+
+def test_four_level_decoder_ddp_without_find_unused_parameters(tmp_path):
+    """UPerNet on B3-B6 under DDP with mmseg's default find_unused_parameters=False
+    (with B7 built but unused, DDP stopped at iteration 2: "Expected to have
+    finished reduction in the prior iteration")."""
+    config = osp.join(ROOT, 'configs', 'wider_resnet_seg',
+                      'upernet_wider-resnet38-a1-b6_4xb4-80k_ade20k-512x512.py')
+    data_root = synthetic_data.make_ade20k(str(tmp_path / 'data'), 4, 2)
+    cfg_path = tiny_train_config(config, data_root, str(tmp_path), iters=4)
+    cfg = Config.fromfile(cfg_path)
+    assert not cfg.get('find_unused_parameters') and 'model_wrapper_cfg' not in cfg
+    assert cfg.model.decode_head.norm_cfg.type == 'SyncBN'
+    work = tmp_path / 'work'
+    out = subprocess.run(['bash', 'tools/dist_train.sh', cfg_path, '2', '--work-dir', str(work),
+                          '--no-validate'], cwd=ROOT, env=dist_env(), capture_output=True,
+                         text=True)
+    log = out.stdout + out.stderr
+    assert out.returncode == 0, log[-4000:]
+    assert 'Expected to have finished reduction' not in log
+    # backbone and both heads: SyncBN replaced for the CPU run
+    assert 'using mmwrn.SyncBN (synchronised BN on CPU) instead of SyncBN' in log
+    assert osp.isfile(work / 'iter_4.pth')
+    scalars = [json.loads(line) for line in
+               open(next(work.glob('*/vis_data/scalars.json')))]
+    losses = [r['loss'] for r in scalars if 'loss' in r]
+    assert len(losses) == 4 and all(np.isfinite(losses))
+
+
+def test_replace_sync_bn_everywhere_in_the_model():
+    model = dict(
+        backbone=dict(type='WiderResNet', norm_cfg=dict(type='SyncBN', requires_grad=True)),
+        decode_head=[dict(type='FCNHead', norm_cfg=dict(type='mmseg.SyncBN')),
+                     dict(type='OCRHead', norm_cfg=dict(type='BN'))],
+        neck=dict(type='FPN', norm_cfg=dict(type='MMSyncBN')),
+        auxiliary_head=dict(type='FCNHead', norm_cfg=dict(type='mmwrn.SyncBN')))
+    assert sorted(replace_sync_bn(model)) == ['MMSyncBN', 'SyncBN', 'mmseg.SyncBN']
+    assert model['backbone']['norm_cfg'] == dict(type='mmwrn.SyncBN', requires_grad=True)
+    assert model['decode_head'][0]['norm_cfg']['type'] == 'mmwrn.SyncBN'
+    assert model['decode_head'][1]['norm_cfg']['type'] == 'BN'
+    assert model['neck']['norm_cfg']['type'] == 'mmwrn.SyncBN'
+    assert replace_sync_bn(model) == []

@@ -69,6 +69,7 @@ def voc_run(tmp_path_factory):
     return tmp, data_root, cfg
 
 
+@pytest.mark.compat
 def test_resume_continues_training(voc_run):
     tmp, _, cfg = voc_run
     work = str(tmp / 'resume')
@@ -132,3 +133,21 @@ def test_check_dataset_names_each_planted_fault(tmp_path):
     assert 'differs from its image' in report[small]
     assert 'label values [50] outside the 21 classes' in report[bad]
     assert '4 problems found' in out.stdout
+
+
+@pytest.mark.compat
+def test_train_stops_at_once_when_the_start_checkpoint_is_missing(tmp_path):
+    """The paper's VOC config starts from the converted ImageNet classifier:
+    before building anything, train.py names the file, the converter command
+    that makes it, and how to train without it."""
+    config = osp.join(SEG, 'twoconv_wider-resnet38-a1-d8_4xb4-40k_voc12aug-504x504.py')
+    out = subprocess.run([sys.executable, osp.join(ROOT, 'tools', 'train.py'), config],
+                         cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1
+    err = out.stderr
+    assert 'model.backbone.init_cfg.checkpoint = checkpoints/wider-resnet38-a1_4xb64_in1k.pth ' \
+           'does not exist' in err
+    assert 'ademxapp2mmwrn.py ilsvrc-cls_rna-a1_cls1000_ep-0001.params ' \
+           'checkpoints/wider-resnet38-a1_4xb64_in1k.pth' in err
+    assert '--cfg-options model.backbone.init_cfg=None' in err
+    assert 'Traceback' not in err and not (tmp_path / 'work_dirs').exists()

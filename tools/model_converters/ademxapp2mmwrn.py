@@ -1,17 +1,29 @@
 """Convert the authors' (ademxapp) MXNet weights to an mmwrn checkpoint.
 
     python tools/model_converters/ademxapp2mmwrn.py SRC.params DST.pth --config CONFIG
+        [--arch a|a1] [--init-only]
 
-SRC is one of ademxapp's ``.params`` files, e.g.
-``ilsvrc-cls_rna-a1_cls1000_ep-0001.params`` (classifier: use a
-configs/wider_resnet_cls config) or ``voc_rna-a1_cls21_s8_ep-0001.params``
-(segmenter: use the matching configs/wider_resnet_seg/twoconv_* config). The
-file is read with numpy (no MXNet needed); every parameter is mapped, the result
-is checked against the config's model (names and shapes; BN eps 1.001e-5; Model
-A's unpadded pools) and written with ``meta.dataset_meta``, so that
+SRC is one of ademxapp's ``.params`` files (read with numpy; no MXNet needed):
+
+* ``ilsvrc-cls_rna-a_cls1000_ep-0001.params`` (Model A):
+  configs/wider_resnet_cls/wider-resnet38-a_4xb64_in1k.py;
+* ``ilsvrc-cls_rna-a1_cls1000_ep-0001.params`` (Model A1):
+  configs/wider_resnet_cls/wider-resnet38-a1_4xb64_in1k.py, or a
+  configs/wider_resnet_seg/twoconv_wider-resnet38-a1-d8_* config (the classifier
+  is dropped; the backbone dilated as ademxapp dilates it);
+* ``{voc,cityscapes,ade20k}_rna-a1_cls{C}_s8_ep-0001.params`` (segmenters):
+  the twoconv_wider-resnet38-a1-d8_* config of that dataset.
+
+Model A and A1 have the same parameters: the variant of a classifier comes
+from its published file name, or ``--arch``. The config's model is checked
+against the network the file belongs to: names and shapes, and every setting
+that changes its function (variant, Model A's unpadded pools, BN eps
+1.001e-5, ReLU, ademxapp's dilation rule and output stride, the head); a
+mismatch stops with the setting, the value needed and the configs that fit.
+``--init-only`` converts into a differing config anyway, for fine-tuning only
+(printed, and recorded in ``meta.converted_from``). The result loads with
 ``mmpretrain.get_model(CONFIG, pretrained=DST)`` or
-``mmseg.apis.init_model(CONFIG, DST)`` load it. Unused or missing parameters are
-listed, and a mismatch stops the conversion.
+``mmseg.apis.init_model(CONFIG, DST)``.
 """
 import argparse
 import os.path as osp
@@ -23,22 +35,20 @@ from mmengine.config import Config, DictAction  # noqa: E402
 
 from mmwrn.converters import (ConversionError, NDArrayFileError,  # noqa: E402
                               convert_ademxapp, convert_and_save, load_ndarray_list)
-from mmwrn.converters.ademxapp import check_ademxapp_model  # noqa: E402
+from mmwrn.converters.ademxapp import identify_ademxapp  # noqa: E402
 
-HOST_OF_KIND = {'classifier': 'mmpretrain', 'segmentor': 'mmseg'}
+SOURCE_HEAD = {'classifier': 'linear', 'segmentor': 'twoconv'}
 
 
-def convert(src, dst, config, cfg_options=None):
-    cfg = Config.fromfile(config)
+def convert(src, dst, config, arch=None, init_only=False, cfg_options=None):
+    cfg = config if isinstance(config, Config) else Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     state, unused, kind = convert_ademxapp(load_ndarray_list(src))
-    if cfg.get('default_scope') != HOST_OF_KIND[kind]:
-        raise ConversionError(
-            f'{src} holds a {kind}, but {config} is a {cfg.get("default_scope")} config; '
-            f'use a {HOST_OF_KIND[kind]} config ('
-            f'{"configs/wider_resnet_cls" if kind == "classifier" else "configs/wider_resnet_seg"})')
-    return convert_and_save(state, unused, cfg, dst, src, check_model=check_ademxapp_model)
+    source = identify_ademxapp(src, kind, arch)
+    print(f'{src}: ademxapp {kind}, {source}')
+    return convert_and_save(state, unused, cfg, dst, src, source, 'ademxapp',
+                            source_head=SOURCE_HEAD[kind], init_only=init_only)
 
 
 def main():
@@ -46,10 +56,15 @@ def main():
     parser.add_argument('src', help='ademxapp .params file')
     parser.add_argument('dst', help='output checkpoint (.pth)')
     parser.add_argument('--config', required=True, help='the mmwrn config to load it with')
+    parser.add_argument('--arch', choices=('a', 'a1'),
+                        help='Model A or A1, for a classifier file whose name does not say')
+    parser.add_argument('--init-only', action='store_true',
+                        help='convert into a config that builds a different network, as an '
+                        'initialisation for fine-tuning (recorded in meta)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args()
     try:
-        convert(args.src, args.dst, args.config, args.cfg_options)
+        convert(args.src, args.dst, args.config, args.arch, args.init_only, args.cfg_options)
     except (ConversionError, NDArrayFileError, FileNotFoundError) as e:
         sys.exit(f'error: {e}')
 

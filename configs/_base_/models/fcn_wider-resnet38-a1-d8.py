@@ -19,7 +19,7 @@ model = dict(
         with_cp='norm_act',
         init_cfg=dict(
             type='Pretrained',
-            checkpoint='checkpoints/wider-resnet38-a1_in1k.pth',
+            checkpoint='checkpoints/wider-resnet38-a1_4xb64_in1k.pth',
             prefix='backbone.')),
     decode_head=dict(in_channels=4096, in_index=1),
     auxiliary_head=dict(in_channels=1024, in_index=0))

@@ -31,12 +31,13 @@ model = dict(
         # memory"); False for speed when memory allows
         with_cp='norm_act',
         norm_eval=True,
-        # an ImageNet Model A1 classifier: converted from ademxapp
-        # (tools/model_converters/ademxapp2mmwrn.py) or trained with
-        # configs/wider_resnet_cls; `--cfg-options` can point elsewhere
+        # the ImageNet Model A1 classifier of the model zoo entry
+        # wider-resnet38-a1_4xb64_in1k: converted from ademxapp's release
+        # (tools/model_converters/ademxapp2mmwrn.py) or trained with that
+        # config; `--cfg-options` can point elsewhere
         init_cfg=dict(
             type='Pretrained',
-            checkpoint='checkpoints/wider-resnet38-a1_in1k.pth',
+            checkpoint='checkpoints/wider-resnet38-a1_4xb64_in1k.pth',
             prefix='backbone.')),
     decode_head=dict(
         type='TwoConvHead',

@@ -7,11 +7,11 @@ from mmcv.cnn import build_activation_layer, build_conv_layer, build_norm_layer
 
 from mmwrn.registry import register_model
 from ..utils import PreActResidualUnit
-from .base_backbone import FreezableBackbone
+from .base_backbone import BaseBackbone
 
 
 @register_model
-class WideResNet(FreezableBackbone):
+class WideResNet(BaseBackbone):
     """WRN-d-k backbone for 32x32 inputs.
 
     A 3x3 stem conv (3 -> 16), three groups of ``n = (depth - 4) / 6``
@@ -22,6 +22,9 @@ class WideResNet(FreezableBackbone):
     Outputs, selected by ``out_indices``: 0 the stem (16 channels, stride 1),
     1-3 the groups (16k / 32k / 64k channels, strides 1 / 2 / 4); index 3 is
     returned after the final norm + activation (what the classifier pools).
+    Only the groups up to the deepest output are built (the final norm with
+    group 3 only); a checkpoint of the full network still loads, skipping the
+    keys of what is not built with one log line (see :class:`WiderResNet`).
 
     Args:
         depth (int): Network depth d, with (d - 4) divisible by 6 (e.g. 16,
@@ -32,9 +35,11 @@ class WideResNet(FreezableBackbone):
         in_channels (int): Input channels. Default: 3.
         stem_channels (int): Channels of the stem conv. Default: 16.
         out_indices (Sequence[int]): Outputs to return, in this order, from 0
-            to 3 (or -4 to -1). Default: ``(3, )``.
+            to 3 (or -4 to -1); groups after the deepest are not built.
+            Default: ``(3, )``.
         frozen_stages (int): -1 freezes nothing, 0 the stem, k in 1-3 the stem
-            and the first k groups (3 includes the final norm). Default: -1.
+            and the first k groups (3 includes the final norm); at most the
+            deepest of ``out_indices``. Default: -1.
         norm_eval (bool): Keep norm layers in eval mode while training.
             Default: False.
         with_cp (bool | str): Recompute in backward to save memory (same
@@ -45,8 +50,12 @@ class WideResNet(FreezableBackbone):
         norm_cfg (dict): Norm layer config. Default: ``dict(type='BN')``.
         act_cfg (dict): Activation config.
             Default: ``dict(type='ReLU', inplace=True)``.
+        pretrained (str, optional): Deprecated checkpoint path, as in mmseg's
+            backbones (becomes ``init_cfg=dict(type='Pretrained', ...)``).
+            Default: None.
         init_cfg (dict or list[dict], optional): Initialization config.
-            Default: Kaiming normal for convs, constant 1 for norm weights.
+            Default: None: Kaiming normal for convs, constant 1 for norm
+            weights.
     """
 
     def __init__(self,
@@ -62,11 +71,9 @@ class WideResNet(FreezableBackbone):
                  conv_cfg: Optional[dict] = None,
                  norm_cfg: dict = dict(type='BN', requires_grad=True),
                  act_cfg: dict = dict(type='ReLU', inplace=True),
-                 init_cfg=[
-                     dict(type='Kaiming', layer='Conv2d'),
-                     dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm'])
-                 ]):
-        super().__init__(init_cfg=init_cfg)
+                 pretrained: Optional[str] = None,
+                 init_cfg=None):
+        super().__init__(pretrained=pretrained, init_cfg=init_cfg)
         if not isinstance(depth, int) or depth < 10 or (depth - 4) % 6:
             raise ValueError(f'WRN depth must be 6n + 4 with n >= 1 (10, 16, 22, 28, '
                              f'40, ...), got {depth}')
@@ -78,9 +85,14 @@ class WideResNet(FreezableBackbone):
             raise ValueError(f'out_indices must be a non-empty sequence of 0 (stem) .. 3 '
                              f'(last group after the final norm) or -4 .. -1, '
                              f'got {out_indices}')
-        if not -1 <= frozen_stages <= 3:
-            raise ValueError(f'frozen_stages must be in -1..3, got {frozen_stages}')
         self.out_indices = tuple(i % 4 for i in out_indices)
+        # groups 1 .. num_groups are built, the final norm with group 3 only
+        self.num_groups = max(self.out_indices)
+        if not -1 <= frozen_stages <= self.num_groups:
+            raise ValueError(
+                f'frozen_stages must be in -1..{self.num_groups} for out_indices '
+                f'{self.out_indices} (groups after index {self.num_groups} are not '
+                f'built; -1..3 with index 3), got {frozen_stages}')
         self.depth = depth
         self.widen_factor = widen_factor
         self.frozen_stages = frozen_stages
@@ -93,7 +105,7 @@ class WideResNet(FreezableBackbone):
         self.stem = build_conv_layer(conv_cfg, in_channels, stem_channels, 3,
                                      padding=1, bias=False)
         ch_in = stem_channels
-        for g, (width, stride) in enumerate(zip(widths, (1, 2, 2)), 1):
+        for g, (width, stride) in enumerate(zip(widths[:self.num_groups], (1, 2, 2)), 1):
             units = []
             for u in range(num_units):
                 units.append(PreActResidualUnit(
@@ -106,8 +118,9 @@ class WideResNet(FreezableBackbone):
                     with_cp=with_cp))
                 ch_in = width
             self.add_module(f'group{g}', nn.Sequential(*units))
-        self.norm_out = build_norm_layer(norm_cfg, ch_in)[1]
-        self.act_out = build_activation_layer(act_cfg)
+        if self.num_groups == 3:
+            self.norm_out = build_norm_layer(norm_cfg, ch_in)[1]
+            self.act_out = build_activation_layer(act_cfg)
         self._freeze_stages()
 
     def frozen_modules(self):
@@ -117,12 +130,17 @@ class WideResNet(FreezableBackbone):
                                 for g in range(1, self.frozen_stages + 1)]
         return frozen + [self.norm_out] if self.frozen_stages == 3 else frozen
 
+    def unbuilt_modules(self):
+        return tuple(f'group{g}' for g in range(self.num_groups + 1, 4)) + (
+            ('norm_out', ) if self.num_groups < 3 else ())
+
     def forward(self, x):
         x = self.stem(x)
         feats = {0: x} if 0 in self.out_indices else {}
-        for g in range(1, 4):
+        for g in range(1, self.num_groups + 1):
             x = getattr(self, f'group{g}')(x)
             if g in self.out_indices and g < 3:
                 feats[g] = x
-        feats[3] = self.act_out(self.norm_out(x))
+        if self.num_groups == 3:
+            feats[3] = self.act_out(self.norm_out(x))
         return tuple(feats[i] for i in self.out_indices)

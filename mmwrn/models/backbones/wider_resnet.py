@@ -12,7 +12,7 @@ from ..utils import PreActResidualUnit
 from ..utils.norm_act_recompute import act_keeping_mask
 from ..utils.preact_unit import UNIT_KERNELS
 from ..utils.recompute import needs_grad, recompute
-from .base_backbone import FreezableBackbone
+from .base_backbone import BaseBackbone
 
 LEVEL_NAMES = ('b2', 'b3', 'b4', 'b5', 'b6', 'b7')
 DILATION_RULES = ('ademxapp', 'iabn')
@@ -27,7 +27,7 @@ def dilated_max_pool(dilation):
 
 
 @register_model
-class WiderResNet(FreezableBackbone):
+class WiderResNet(BaseBackbone):
     """Wider ResNet backbone (the "RNA" networks; Model A = ResNet-38).
 
     A 3x3 stem ``conv1a`` followed by six levels ``b2`` .. ``b7`` of
@@ -54,6 +54,17 @@ class WiderResNet(FreezableBackbone):
     and activation at the start of the next unit). With Model A and
     ``pool_padding=0`` the sizes are ``floor`` rather than ``ceil`` of the
     input size over the stride (224 -> 111, 55, 27, 13, 6).
+
+    Only the levels up to the deepest output are built (and run): with
+    ``out_indices=(2, 3, 4, 5)`` (ResNet-50's 256 / 512 / 1024 / 2048-channel
+    layout, what mmseg's multi-level decoders expect) there is no ``b7`` and no
+    ``bn7``, so every parameter is used and DDP needs no
+    ``find_unused_parameters``. Built levels keep their names. A checkpoint of
+    the full network (e.g. a classifier's backbone through
+    ``init_cfg=dict(type='Pretrained', prefix='backbone.')``, or ``load_from``)
+    still loads: the keys of the levels that are not built are skipped, with one
+    log line naming them; any other missing or unexpected key is reported by
+    the loader as usual.
 
     Args:
         depth (int, optional): 16, 20 or 38: the number of units per level
@@ -100,10 +111,12 @@ class WiderResNet(FreezableBackbone):
             (an MXNet pooling change). Default: 1.
         out_indices (Sequence[int]): Outputs to return, in this order, from
             0 (stem) to 6 (B7 after ``bn7``); negative indices count from the
-            end. Default: ``(6, )``.
+            end. Levels after the deepest output are not built.
+            Default: ``(6, )``.
         frozen_stages (int): -1 freezes nothing, 0 the stem, k in 1-6 the
             stem and levels B2 .. B(k+1) (6 includes ``bn7``): parameters stop
-            requiring gradients and norm layers stay in eval mode.
+            requiring gradients and norm layers stay in eval mode. At most the
+            deepest of ``out_indices`` (the levels after it are not built).
             Default: -1.
         norm_eval (bool): Keep all norm layers in eval mode (frozen running
             statistics) while training; their affine parameters still train.
@@ -125,9 +138,14 @@ class WiderResNet(FreezableBackbone):
             requires_grad=True)``.
         act_cfg (dict): Activation config.
             Default: ``dict(type='ReLU', inplace=True)``.
+        pretrained (str, optional): Deprecated, as in mmseg's backbones: a
+            checkpoint path, same as ``init_cfg=dict(type='Pretrained',
+            checkpoint=pretrained)`` (with a deprecation warning); cannot be
+            combined with ``init_cfg``. mmseg's ``EncoderDecoder`` passes its
+            ``model.pretrained`` here. Default: None.
         init_cfg (dict or list[dict], optional): Initialization config.
-            Default: Kaiming normal (fan_out) for convs, weight 1 / bias 0 for
-            norm layers. ``dict(type='Pretrained', checkpoint=...,
+            Default: None: Kaiming normal (fan_out) for convs, weight 1 / bias
+            0 for norm layers. ``dict(type='Pretrained', checkpoint=...,
             prefix='backbone.')`` loads the backbone of a trained model.
     """
 
@@ -168,11 +186,9 @@ class WiderResNet(FreezableBackbone):
                  conv_cfg: Optional[dict] = None,
                  norm_cfg: dict = dict(type='BN', requires_grad=True),
                  act_cfg: dict = dict(type='ReLU', inplace=True),
-                 init_cfg=[
-                     dict(type='Kaiming', layer='Conv2d'),
-                     dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm'])
-                 ]):
-        super().__init__(init_cfg=init_cfg)
+                 pretrained: Optional[str] = None,
+                 init_cfg=None):
+        super().__init__(pretrained=pretrained, init_cfg=init_cfg)
         num_units = self._resolve_units(depth, num_units)
         stem_channels, channels = self._resolve_channels(
             stem_channels, channels, width_multiplier)
@@ -190,9 +206,14 @@ class WiderResNet(FreezableBackbone):
                              f'got {tuple(drop_rates)}')
         if pool_padding not in (0, 1):
             raise ValueError(f'pool_padding must be 0 or 1, got {pool_padding}')
-        if not -1 <= frozen_stages <= 6:
-            raise ValueError(f'frozen_stages must be in -1..6, got {frozen_stages}')
         self.out_indices = self._resolve_out_indices(out_indices)
+        # levels B2 .. B(num_levels + 1) are built, bn7 with B7 only
+        self.num_levels = max(self.out_indices)
+        if not -1 <= frozen_stages <= self.num_levels:
+            raise ValueError(
+                f'frozen_stages must be in -1..{self.num_levels} for out_indices '
+                f'{self.out_indices} (levels after index {self.num_levels} are not '
+                f'built; -1..6 with index 6), got {frozen_stages}')
 
         self.depth = 1 + sum(n * len(c) for n, c in zip(num_units, channels)) + 1
         self.variant = variant
@@ -203,6 +224,7 @@ class WiderResNet(FreezableBackbone):
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
         self.with_cp = with_cp
+        # channels of indices 0-6 of this layout (built or not)
         self.feat_channels = (stem_channels, ) + tuple(c[-1] for c in channels)
         self.out_channels = tuple(self.feat_channels[i] for i in self.out_indices)
 
@@ -210,11 +232,11 @@ class WiderResNet(FreezableBackbone):
             conv_cfg, in_channels, stem_channels, 3, padding=1, bias=False)
         downsample = self.downsample_settings[variant]
         dilated = self.dilated_levels[output_stride]
-        # dilation of every conv, per level and unit: what the tests check
+        # dilation of every conv, per built level and unit: what the tests check
         self.conv_dilations = []
         dilation = 1
         ch_in = stem_channels
-        for i, name in enumerate(LEVEL_NAMES):
+        for i, name in enumerate(LEVEL_NAMES[:self.num_levels]):
             ds = downsample[i]
             new_dilation = dilation * 2 if ds and i in dilated else dilation
             if ds == 'pool':
@@ -244,8 +266,9 @@ class WiderResNet(FreezableBackbone):
             self.add_module(name, nn.Sequential(*units))
             self.conv_dilations.append(tuple(level_dilations))
             dilation = new_dilation
-        self.bn7 = build_norm_layer(norm_cfg, ch_in)[1]
-        self.act7 = build_activation_layer(act_cfg)
+        if self.num_levels == 6:
+            self.bn7 = build_norm_layer(norm_cfg, ch_in)[1]
+            self.act7 = build_activation_layer(act_cfg)
         self._freeze_stages()
 
     def _resolve_units(self, depth, num_units):
@@ -310,6 +333,9 @@ class WiderResNet(FreezableBackbone):
         frozen = [self.conv1a] + [getattr(self, n) for n in LEVEL_NAMES[:self.frozen_stages]]
         return frozen + [self.bn7] if self.frozen_stages == 6 else frozen
 
+    def unbuilt_modules(self):
+        return LEVEL_NAMES[self.num_levels:] + (('bn7', ) if self.num_levels < 6 else ())
+
     def _stem(self, x):
         x = self.conv1a(x)
         return self.pool2(x) if hasattr(self, 'pool2') else x
@@ -339,7 +365,7 @@ class WiderResNet(FreezableBackbone):
             x = self.conv1a(x)
             if 0 in self.out_indices:
                 feats[0] = x
-        for i, name in enumerate(LEVEL_NAMES, 1):
+        for i, name in enumerate(LEVEL_NAMES[:self.num_levels], 1):
             pool = self._modules.get(f'pool{i + 1}')  # no AttributeError raised and caught
             if pool is not None and not (i == 1 and done):
                 x = pool(x)
@@ -347,8 +373,9 @@ class WiderResNet(FreezableBackbone):
                 x = unit(x)
             if i in self.out_indices and i < 6:
                 feats[i] = x
-        x = self.bn7(x)
-        # with with_cp the activation keeps a mask, not the output the head keeps
-        feats[6] = (act_keeping_mask(x, self.act7) if self.with_cp and x.requires_grad
-                    else self.act7(x))
+        if self.num_levels == 6:
+            x = self.bn7(x)
+            # with with_cp the activation keeps a mask, not the output the head keeps
+            feats[6] = (act_keeping_mask(x, self.act7) if self.with_cp and x.requires_grad
+                        else self.act7(x))
         return tuple(feats[i] for i in self.out_indices)

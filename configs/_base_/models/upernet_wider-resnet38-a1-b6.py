@@ -1,0 +1,24 @@
+# mmseg's UPerNet on WiderResNet-38 A1 in ResNet-50's layout (-b6: the backbone ends at
+# B6): B3, B4, B5, B6 (out_indices (2, 3, 4, 5): 256 / 512 / 1024 / 2048 ch, strides
+# 4 / 8 / 16 / 32, ResNet stages 0-3), so mmseg's heads are unchanged; aux on B5. B7 and
+# bn7 are not built: every parameter trains, DDP needs no find_unused_parameters.
+_base_ = ['mmseg::_base_/models/upernet_r50.py']
+custom_imports = dict(imports=['mmwrn'], allow_failed_imports=False)
+norm_cfg = dict(type='SyncBN', requires_grad=True)
+model = dict(
+    pretrained=None,
+    backbone=dict(
+        _delete_=True,
+        type='WiderResNet',
+        depth=38,
+        variant='a1',
+        output_stride=32,
+        out_indices=(2, 3, 4, 5),
+        norm_cfg=norm_cfg,
+        # a full ImageNet classifier: its B7 / bn7 weights are skipped (one log line)
+        init_cfg=dict(
+            type='Pretrained',
+            checkpoint='checkpoints/wider-resnet38-a1_4xb64_in1k.pth',
+            prefix='backbone.')),
+    decode_head=dict(in_channels=[256, 512, 1024, 2048], in_index=[0, 1, 2, 3]),
+    auxiliary_head=dict(in_channels=1024, in_index=2))

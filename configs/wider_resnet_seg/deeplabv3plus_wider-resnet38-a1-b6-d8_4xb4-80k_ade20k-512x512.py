@@ -1,0 +1,14 @@
+# mmseg's deeplabv3plus recipe for ADE20K (mmseg's defaults: crop 512x512, 4 GPUs x 4 images,
+# 80k iterations, SGD lr 0.01 poly, BN trained) with WiderResNet-38 A1 in ResNet-50's
+# four-level layout (B3-B6, no B7), initialised from an ImageNet Model A1 classifier.
+# Not a paper recipe.
+_base_ = [
+    '../_base_/models/deeplabv3plus_wider-resnet38-a1-b6-d8.py',
+    'mmseg::_base_/datasets/ade20k.py',
+    'mmseg::_base_/default_runtime.py', 'mmseg::_base_/schedules/schedule_80k.py'
+]
+crop_size = (512, 512)
+model = dict(
+    data_preprocessor=dict(size=crop_size),
+    decode_head=dict(num_classes=150),
+    auxiliary_head=dict(num_classes=150))
