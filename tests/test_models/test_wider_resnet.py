@@ -330,6 +330,10 @@ def train_results(model, x, input_grad, seed=1):
     (dict(variant='a', out_indices=(6, )), False),  # ... through the max-pool
     (dict(variant='a2', out_indices=(0, 1, 6)), False),  # the stem output is returned
     (dict(variant='a1', frozen_stages=2, norm_eval=True), False),
+    # only B2-B6 built (no B7, bn7), with and without a frozen stem + B2
+    (dict(variant='a1', output_stride=8, out_indices=(2, 3, 4, 5)), True),
+    (dict(variant='a', out_indices=(2, 3, 4, 5), frozen_stages=1), True),
+    (dict(variant='a2', out_indices=(1, 3), frozen_stages=3, norm_eval=True), True),
     (dict(variant='a1', act_cfg=dict(type='LeakyReLU', negative_slope=0.01, inplace=True),
           norm_cfg=dict(type='GN', num_groups=2)), True),
 ])
@@ -421,6 +425,7 @@ def test_init_weights_kaiming_and_constant():
     (dict(width_multiplier=(1, 2)), ValueError, ['stem, B2, B3, B4, B5']),
     (dict(dropout_type='spatial'), ValueError, ['element', 'channel']),
     (dict(with_cp='all'), ValueError, ['False', 'True', "'norm_act'"]),
+    (dict(with_cp='all', out_indices=(0, )), ValueError, ["'norm_act'"]),  # no unit built
 ])
 def test_invalid_arguments_list_valid_choices(kwargs, exc, words):
     with pytest.raises(exc) as info:

@@ -7,6 +7,7 @@ from mmcv.cnn import build_activation_layer, build_conv_layer, build_norm_layer
 
 from mmwrn.registry import register_model
 from ..utils import PreActResidualUnit
+from ..utils.preact_unit import check_with_cp
 from .base_backbone import BaseBackbone
 
 
@@ -86,6 +87,7 @@ class WideResNet(BaseBackbone):
                              f'(last group after the final norm) or -4 .. -1, '
                              f'got {out_indices}')
         self.out_indices = tuple(i % 4 for i in out_indices)
+        check_with_cp(with_cp)  # also where no unit is built (out_indices=(0, ))
         # groups 1 .. num_groups are built, the final norm with group 3 only
         self.num_groups = max(self.out_indices)
         if not -1 <= frozen_stages <= self.num_groups:

@@ -10,7 +10,7 @@ from mmcv.cnn import build_activation_layer, build_conv_layer, build_norm_layer
 from mmwrn.registry import register_model
 from ..utils import PreActResidualUnit
 from ..utils.norm_act_recompute import act_keeping_mask
-from ..utils.preact_unit import UNIT_KERNELS
+from ..utils.preact_unit import UNIT_KERNELS, check_with_cp
 from ..utils.recompute import needs_grad, recompute
 from .base_backbone import BaseBackbone
 
@@ -206,6 +206,7 @@ class WiderResNet(BaseBackbone):
                              f'got {tuple(drop_rates)}')
         if pool_padding not in (0, 1):
             raise ValueError(f'pool_padding must be 0 or 1, got {pool_padding}')
+        check_with_cp(with_cp)  # also where no unit is built (out_indices=(0, ))
         self.out_indices = self._resolve_out_indices(out_indices)
         # levels B2 .. B(num_levels + 1) are built, bn7 with B7 only
         self.num_levels = max(self.out_indices)
