@@ -6,7 +6,8 @@ can run arbitrary code on torch < 2.6, and that refuses mmengine's own
 checkpoints on torch >= 2.6 (where ``weights_only=True`` became the default:
 the message hub holds mmengine's ``HistoryBuffer`` and numpy arrays, dtypes
 and scalars). Importing mmwrn registers, through mmengine's public
-``CheckpointLoader.register_scheme``, a loader for local files that
+``CheckpointLoader.register_scheme``, loaders for local files and for
+``http(s)://`` URLs (downloaded as mmengine does) that
 
 * on torch >= 2.4 loads with ``weights_only=True``, the exact types mmengine
   writes added to torch's safe globals;
@@ -21,14 +22,17 @@ and scalars). Importing mmwrn registers, through mmengine's public
 """
 import _compat_pickle
 import collections
+import os
 import os.path as osp
 import pickle
 import re
 import types
 import zipfile
+from urllib.parse import urlparse
 
 import numpy as np
 import torch
+from mmengine.dist import get_dist_info
 from mmengine.logging import HistoryBuffer, print_log
 from mmengine.runner import CheckpointLoader
 
@@ -206,6 +210,27 @@ def _load_from_local(filename, map_location):
     return safe_load(filename, map_location)
 
 
+def _load_from_http(filename, map_location=None, model_dir=None, progress=False):
+    """``http(s)://`` checkpoints: downloaded as mmengine does (rank 0 first,
+    into ``<torch hub dir>/checkpoints``, kept there), then :func:`safe_load`
+    (mmengine's own loader unpickles the download with a plain ``torch.load``)."""
+    model_dir = model_dir or osp.join(torch.hub.get_dir(), 'checkpoints')
+    cached = osp.join(model_dir, osp.basename(urlparse(filename).path))
+    def download():
+        if not osp.isfile(cached):
+            os.makedirs(model_dir, exist_ok=True)
+            torch.hub.download_url_to_file(filename, cached, progress=progress)
+
+    rank, world_size = get_dist_info()
+    if rank == 0:
+        download()
+    if world_size > 1:
+        torch.distributed.barrier()
+        if rank > 0:
+            download()  # a node without rank 0's file system
+    return safe_load(cached, map_location)
+
+
 def install():
     """Make mmengine's loading of local checkpoints safe (see the module
     docstring). Idempotent; called when mmwrn is imported."""
@@ -216,3 +241,5 @@ def install():
         print_log(f'mmwrn: torch {torch.__version__} has no add_safe_globals: checkpoints '
                   'load through mmwrn\'s restricted unpickler (same allow-list)', 'current')
     CheckpointLoader.register_scheme(prefixes='', loader=_load_from_local, force=True)
+    CheckpointLoader.register_scheme(prefixes=('http://', 'https://'), loader=_load_from_http,
+                                     force=True)

@@ -29,8 +29,10 @@ def _host_registries():
     return MMSEG_MODELS, MMPRETRAIN_MODELS
 
 
-def register_model(cls=None, *, hosts=('mmseg', 'mmpretrain')):
-    """Register ``cls`` in mmwrn's registry and in the given host registries.
+def register_model(cls=None, *, hosts=('mmseg', 'mmpretrain'), name=None):
+    """Register ``cls`` (a class, or a function that builds one) in mmwrn's
+    registry and in the given host registries, under ``name`` (default: its
+    own name).
 
     Usable as ``@register_model`` or ``@register_model(hosts=('mmseg', ))``.
     """
@@ -40,12 +42,12 @@ def register_model(cls=None, *, hosts=('mmseg', 'mmpretrain')):
         raise ValueError(f'unknown host registries {sorted(unknown)}; valid: {valid}')
 
     def _register(cls):
-        MODELS.register_module(module=cls)
+        MODELS.register_module(name=name, module=cls)
         mmseg_models, mmpretrain_models = _host_registries()
         if 'mmseg' in hosts:
-            mmseg_models.register_module(module=cls)
+            mmseg_models.register_module(name=name, module=cls)
         if 'mmpretrain' in hosts:
-            mmpretrain_models.register_module(module=cls)
+            mmpretrain_models.register_module(name=name, module=cls)
         return cls
 
     return _register if cls is None else _register(cls)

@@ -11,7 +11,7 @@ from mmpretrain.registry import DATASETS
 from tests.seg_utils import ROOT, TINY_BACKBONE, walk_dicts
 
 CLS_CONFIGS = sorted(glob.glob(osp.join(ROOT, 'configs', 'wider_resnet_cls', '*.py')) +
-                     glob.glob(osp.join(ROOT, 'configs', 'wrn', '*.py')))
+                     glob.glob(osp.join(ROOT, 'configs', 'wrn_cifar', '*.py')))
 
 
 def _no_md5(entries):

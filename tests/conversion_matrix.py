@@ -32,7 +32,7 @@ TOL = 1e-5
 CONFIGS = sorted(
     glob.glob(osp.join(ROOT, 'configs', 'wider_resnet_cls', '*.py')) +
     glob.glob(osp.join(ROOT, 'configs', 'wider_resnet_seg', '*.py')) +
-    glob.glob(osp.join(ROOT, 'configs', 'wrn', '*.py')) +
+    glob.glob(osp.join(ROOT, 'configs', 'wrn_cifar', '*.py')) +
     glob.glob(osp.join(ROOT, 'configs', 'demo', '*.py')))
 TINY_CLS_HEAD = R.CHANNELS[-1][-1]
 INPUT = 64
@@ -268,7 +268,9 @@ def compare(source, content, cfg, ckpt):
     ref = source.forward(content, x, output_stride)
     if ref is None:
         return None, 'no such network in the source project'
-    backbone_cfg = dict(cfg.model.backbone, out_indices=tuple(range(7)), init_cfg=None)
+    # every output up to the config's deepest (a -b6 config does not build B7)
+    deepest = max(i % 7 for i in cfg.model.backbone.get('out_indices', (6, )))
+    backbone_cfg = dict(cfg.model.backbone, out_indices=tuple(range(deepest + 1)), init_cfg=None)
     registry = __import__(f'{cfg.default_scope}.registry', fromlist=['MODELS']).MODELS
     with DefaultScope.overwrite_default_scope(cfg.default_scope):
         backbone = registry.build(backbone_cfg).eval()

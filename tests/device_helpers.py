@@ -16,7 +16,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
-from mmwrn.utils.synthetic_data import render_scene
+from tests.demo_data import synthetic_data
 from tests.seg_utils import ROOT, shrink
 
 PAPER_SEG = osp.join(ROOT, 'configs', 'wider_resnet_seg',
@@ -68,7 +68,7 @@ def scene_batch(batch, size, seed=0):
     rng = np.random.RandomState(seed)
     inputs, samples = [], []
     for _ in range(batch):
-        img, label = render_scene(rng, size, size, NUM_CLASSES)
+        img, label = synthetic_data.render_scene(rng, size, size, NUM_CLASSES)
         inputs.append(torch.from_numpy(img).permute(2, 0, 1).contiguous())
         sample = SegDataSample(metainfo=dict(img_shape=(size, size), ori_shape=(size, size),
                                              pad_shape=(size, size), scale_factor=(1., 1.)))

@@ -114,12 +114,12 @@ def write_config(path, data_root, out_dir, *, num_workers=0, iters=6, hooks=()):
 
 
 def write_cls_config(path, data_root, out_dir, hooks=(), num_workers=0):
-    """configs/wrn/wrn-28-10-d0.3 (dropout 0.3, random crop and flip;
+    """configs/wrn_cifar/wrn-28-10-d0.3 (dropout 0.3, random crop and flip;
     EpochBasedTrainLoop, checkpoint and validation every epoch) at width 1 on
     20 CIFAR images: 2 epochs of 5 iterations."""
     from tests.cls_helpers import tiny_cls_train_config
     cfg = Config.fromfile(tiny_cls_train_config(
-        osp.join(ROOT, 'configs', 'wrn', 'wrn-28-10-d0.3_1xb128_cifar10.py'), data_root,
+        osp.join(ROOT, 'configs', 'wrn_cifar', 'wrn-28-10-d0.3_1xb128_cifar10.py'), data_root,
         osp.dirname(path), size=32))
     cfg.custom_imports.imports.append('tests.resume_helpers')
     cfg.train_dataloader.update(num_workers=num_workers, persistent_workers=num_workers > 0)

@@ -126,7 +126,8 @@ def expected_layout(variant, output_stride, rule, kernels):
     ``kernels[level][unit]`` gives the kernel sizes of each conv (1x1 convs
     have dilation 1)."""
     dilation, layout = 1, []
-    for i, downsample in enumerate(VARIANTS[variant]):
+    # as many levels as ``kernels`` has: a backbone built up to its deepest output
+    for i, (downsample, _) in enumerate(zip(VARIANTS[variant], kernels)):
         dilated = i in DILATED_LEVELS[output_stride]
         new = dilation * 2 if downsample and dilated else dilation
         pool = None
@@ -181,10 +182,14 @@ def _norms(module):
 
 def describe_backbone(backbone):
     """The function-relevant settings of a Wider ResNet backbone, read from
-    its modules; None if it is not a Wider ResNet (levels ``b2`` .. ``b7``)."""
+    its modules; None if it is not a Wider ResNet (levels ``b2`` .. ``b7``, or
+    ``b2`` up to the deepest level it builds)."""
     levels = [getattr(backbone, f'b{level}', None) for level in LEVELS]
-    if any(not isinstance(level, nn.Sequential) or len(level) == 0 for level in levels):
+    built = levels[:levels.index(None)] if None in levels else levels
+    if not built or any(level is not None for level in levels[len(built):]) or \
+            any(not isinstance(level, nn.Sequential) or len(level) == 0 for level in built):
         return None
+    levels = built
     observed, kernels, pool_paddings = [], [], set()
     for level, units in zip(LEVELS, levels):
         pool = _max_pool(getattr(backbone, f'pool{level}', None))
@@ -345,10 +350,15 @@ def describe_source(source, model):
     """The source's architecture as recorded in a converted checkpoint's meta."""
     arch = SOURCES[source]
     found = describe_backbone(model.backbone) or {}
+    # a backbone built only up to B5 or less fits several output strides
+    strides = found.get('output_stride') or []
+    declared = getattr(model.backbone, 'output_stride', None)
+    output_stride = declared if declared in strides else (
+        strides[0] if len(strides) == 1 else None)
     return dict(source=source, title=arch['title'], variant=arch['variant'],
                 pool_padding=arch['pool_padding'], act=list(arch['act']),
                 norm_eps=arch['norm_eps'], dilation_rule=arch['dilation_rule'],
-                output_stride=(found.get('output_stride') or [None])[0])
+                output_stride=output_stride)
 
 
 def mismatch_message(source, problems, config, init_only_hint=True):

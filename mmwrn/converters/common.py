@@ -89,6 +89,8 @@ def convert_and_save(state_dict, unused, config, out, src, source, fmt, source_h
     * A head the model has no place for is dropped, with a notice: an
       ImageNet classifier (``head.*``) converted into a segmenter, or a
       segmentation head (``decode_head.*``) into a classifier.
+    * Levels the config's backbone does not build (after its deepest
+      output, e.g. B7 of the ``-b6`` configs) are dropped, with a notice.
     * The architecture is compared (``architecture.check_architecture``; for a
       kept source head ``source_head`` too): a mismatch is an error naming the
       setting, unless ``init_only`` (converted for fine-tuning only: printed
@@ -111,6 +113,18 @@ def convert_and_save(state_dict, unused, config, out, src, source, fmt, source_h
                          f'{", ".join(dropped)}): {cfg.filename} is a {kind} config; '
                          'the backbone is converted')
             source_head = None
+    unbuilt = model.backbone.unbuilt_modules() if hasattr(model.backbone, 'unbuilt_modules') \
+        else ()
+    skipped = sorted(k for k in state_dict
+                     if k.startswith('backbone.') and k.split('.')[1] in unbuilt)
+    if skipped:
+        for k in skipped:
+            del state_dict[k]
+        names = sorted({k.split('.')[1] for k in skipped})
+        notes.append(f'dropped {", ".join(names)} ({len(skipped)} tensors): the backbone of '
+                     f'{cfg.filename} is built only up to its deepest output (out_indices '
+                     f'{tuple(model.backbone.out_indices)}), as loading a full checkpoint into '
+                     'it does')
     problems = check_architecture(source, model, head=source_head)
     if problems and not init_only:
         raise ConversionError(mismatch_message(source, problems, cfg.filename))

@@ -17,7 +17,7 @@ from tests.seg_utils import ROOT, load_tiny
 
 GENERATOR = osp.join(ROOT, 'tools', 'model_zoo', 'update_model_zoo.py')
 UPDATE = 'python tools/model_zoo/update_model_zoo.py'
-HOST_OF_FOLDER = {'wider_resnet_cls': 'mmpretrain', 'wrn': 'mmpretrain',
+HOST_OF_FOLDER = {'wider_resnet_cls': 'mmpretrain', 'wrn_cifar': 'mmpretrain',
                   'wider_resnet_seg': 'mmseg'}
 
 
@@ -83,7 +83,7 @@ def test_mmpretrain_lists_and_builds_the_classifiers():
     cls = [e['Name'] for e in load_model_index().values() if e['host'] == 'mmpretrain']
     assert cls and set(cls) <= set(names)
     model = mmpretrain.get_model('wrn-40-4_1xb128_cifar10')  # no weights asked: builds
-    assert type(model.backbone).__name__ == 'WideResNet'
+    assert type(model.backbone).__name__ == 'WideResNet_CIFAR'
 
 
 def command_paths_exist(hint):
@@ -110,7 +110,7 @@ def test_get_model_pretrained_without_the_checkpoint_says_how_to_make_it(tmp_pat
     # a model without published weights: how to train it
     with pytest.raises(FileNotFoundError, match='no published weights exist') as error:
         mmpretrain.get_model('wrn-40-4_1xb128_cifar10', pretrained=True)
-    assert 'configs/wrn/wrn-40-4_1xb128_cifar10.py' in str(error.value)
+    assert 'configs/wrn_cifar/wrn-40-4_1xb128_cifar10.py' in str(error.value)
     command_paths_exist(str(error.value))
 
 

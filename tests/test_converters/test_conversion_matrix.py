@@ -38,6 +38,9 @@ def test_every_source_into_every_shipped_config_is_exact_or_refused():
             assert listed <= fitting, (source.name, listed - fitting)
         # the refusal message names only configs that fit
         assert fitting & listed, source.name
+    # a config built only up to B6 takes a full network's weights (B7 dropped, printed)
+    assert 'deeplabv3plus_wider-resnet38-a1-b6-d8_4xb4-80k_ade20k-512x512.py' in \
+        exact['PSA resnet38d (res38_cls.pth)']
 
 
 def full_size(source):

@@ -175,6 +175,13 @@ def test_psa_resnet38d(tmp_path):
             subprocess=True)
     refused(tmp_path, src, osp.join(CLS, 'wider-resnet38-a1_4xb64_in1k.py'),
             'output_stride: the source needs 8, the config has 32')
+    # a 4-level decoder's backbone ends at B6: B7 and bn7 are dropped with a notice
+    stdout, cfg, ckpt = converted(tmp_path, src, osp.join(
+        SEG, 'deeplabv3plus_wider-resnet38-a1-b6-d8_4xb4-80k_ade20k-512x512.py'),
+        subprocess=False)
+    assert 'note: dropped b7, bn7 (' in stdout and 'out_indices (2, 3, 4, 5)' in stdout
+    worst, what = compare(Wrapped(lambda c, x, s: R.psa_forward(c, x)), sd, cfg, ckpt)
+    assert what == 'backbone' and worst <= 1e-5, worst
 
 
 def test_what_the_file_is_decides_the_variant(tmp_path):

@@ -138,3 +138,33 @@ def test_restricted_unpickler_resolves_only_its_allow_list(tmp_path, module, nam
     torch.save({'w': torch.ones(2), 'x': _Global(module, name)}, path)
     with pytest.raises(pickle.UnpicklingError, match='refused global'):
         torch.load(path, pickle_module=RESTRICTED_PICKLE, weights_only=False)
+
+
+@pytest.mark.compat
+def test_url_checkpoints_are_downloaded_then_loaded_safely(tmp_path, monkeypatch, loader):
+    """http(s):// goes through mmwrn's loader too (mmengine's would unpickle
+    the download with a plain torch.load): a good file loads, a crafted one
+    is refused and its payload never runs."""
+    from mmengine.runner import CheckpointLoader
+    marker = tmp_path / 'pwned'
+    served = tmp_path / 'served'
+    served.mkdir()
+    torch.save({'state_dict': {'w': torch.ones(2)}}, served / 'good.pth')
+    torch.save({'state_dict': {}, 'x': _Payload(marker)}, served / 'evil.pth')
+    fetched = []
+
+    def fake_download(url, dst, progress=True):
+        fetched.append(url)
+        with open(served / os.path.basename(url), 'rb') as src, open(dst, 'wb') as out:
+            out.write(src.read())
+
+    monkeypatch.setattr(torch.hub, 'download_url_to_file', fake_download)
+    monkeypatch.setattr(torch.hub, 'get_dir', lambda: str(tmp_path / 'hub'))
+    good = CheckpointLoader.load_checkpoint('https://example.org/models/good.pth', 'cpu')
+    assert torch.equal(good['state_dict']['w'], torch.ones(2))
+    assert (tmp_path / 'hub' / 'checkpoints' / 'good.pth').is_file()
+    with pytest.raises(UnsafeCheckpointError, match='refused to load .*evil.pth'):
+        CheckpointLoader.load_checkpoint('http://example.org/evil.pth', 'cpu')
+    assert not marker.exists()
+    CheckpointLoader.load_checkpoint('https://example.org/models/good.pth', 'cpu')
+    assert fetched == ['https://example.org/models/good.pth', 'http://example.org/evil.pth']

@@ -23,8 +23,16 @@ def test_backbone_builds_under_each_host_scope(scope, name):
 @pytest.mark.parametrize('scope', ['mmseg', 'mmpretrain'])
 def test_wrn_builds_under_each_host_scope(scope):
     registry = __import__(f'{scope}.registry', fromlist=['MODELS']).MODELS
-    model = registry.build(dict(type='WideResNet', depth=10, widen_factor=1))
+    model = registry.build(dict(type='WideResNet_CIFAR', depth=10, widen_factor=1))
     assert model(torch.randn(1, 3, 32, 32))[0].shape == (1, 64, 8, 8)
+
+
+@pytest.mark.parametrize('scope', ['mmwrn', 'mmseg', 'mmpretrain'])
+def test_wrn_first_name_still_builds_with_a_warning(scope):
+    registry = __import__(f'{scope}.registry', fromlist=['MODELS']).MODELS
+    with pytest.warns(FutureWarning, match="renamed 'WideResNet_CIFAR'"):
+        model = registry.build(dict(type='WideResNet', depth=10, widen_factor=1, drop_rate=0.3))
+    assert type(model).__name__ == 'WideResNet_CIFAR' and model.depth == 10
 
 
 @pytest.mark.parametrize('depth,expected', [(38, 109_167_912), (20, 82_612_520),

@@ -88,7 +88,7 @@ def test_benchmark_with_cp_choices():
 
 
 def test_benchmark_tiny_needs_a_wider_resnet():
-    config = osp.join(ROOT, 'configs', 'wrn', 'wrn-28-10-d0.3_1xb128_cifar10.py')
+    config = osp.join(ROOT, 'configs', 'wrn_cifar', 'wrn-28-10-d0.3_1xb128_cifar10.py')
     out = subprocess.run(
         [sys.executable, 'tools/analysis_tools/benchmark.py', 'cls', '--tiny',
          '--config', config, '--no-memory'],

@@ -7,7 +7,7 @@ import numpy as np
 import torch
 from mmengine.registry import DefaultScope
 
-from mmwrn.utils import synthetic_data
+from tests.demo_data import synthetic_data
 from tests.cls_helpers import tiny_cls_train_config
 from tests.seg_utils import ROOT
 from tests.test_tools.test_seg_tools import run_tool, scalars
@@ -53,7 +53,7 @@ def test_imagenet_layout_train_infer_and_reuse_as_segmentor_backbone(tmp_path):
 
 def test_cifar_binary_batches_and_mmpretrain_flags(tmp_path):
     synthetic_data.make_cifar(str(tmp_path / 'data'), num_classes=10)
-    config = osp.join(ROOT, 'configs', 'wrn', 'wrn-28-10-d0.3_1xb128_cifar10.py')
+    config = osp.join(ROOT, 'configs', 'wrn_cifar', 'wrn-28-10-d0.3_1xb128_cifar10.py')
     cfg = tiny_cls_train_config(config, str(tmp_path / 'data'), str(tmp_path), size=32)
     work = str(tmp_path / 'work')
     run_tool('tools/train.py', cfg, '--work-dir', work, '--no-validate')
@@ -69,7 +69,7 @@ def test_cifar_binary_batches_and_mmpretrain_flags(tmp_path):
 def test_cifar100_binary_batches(tmp_path):
     synthetic_data.make_cifar(str(tmp_path / 'data'), num_classes=100, num_train=8,
                               num_test=4)
-    config = osp.join(ROOT, 'configs', 'wrn', 'wrn-40-4_1xb128_cifar100.py')
+    config = osp.join(ROOT, 'configs', 'wrn_cifar', 'wrn-40-4_1xb128_cifar100.py')
     cfg = tiny_cls_train_config(config, str(tmp_path / 'data'), str(tmp_path), size=32)
     run_tool('tools/train.py', cfg, '--work-dir', str(tmp_path / 'work'))
     assert any('accuracy/top1' in r for r in scalars(str(tmp_path / 'work')))

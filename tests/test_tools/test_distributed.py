@@ -14,7 +14,7 @@ import torch
 from mmengine.config import Config
 
 from mmwrn.models.utils import SyncBatchNorm
-from mmwrn.utils import synthetic_data
+from tests.demo_data import synthetic_data
 from mmwrn.utils.launch import replace_sync_bn
 from tests.seg_utils import ROOT, tiny_train_config
 

@@ -11,7 +11,7 @@ import zipfile
 
 import pytest
 
-from mmwrn.utils import synthetic_data
+from tests.demo_data import synthetic_data
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 BIN = osp.dirname(sys.executable)
@@ -62,6 +62,9 @@ def test_wheel_carries_configs_tools_and_model_index(installed):
                                                      recursive=True) if osp.isfile(p)}
     assert shipped == packed
     assert (mim / 'model-index.yml').is_file() and (mim / 'tools' / 'train.py').is_file()
+    # the demo's data writer is a tool, not part of the package
+    assert (mim / 'tools' / 'demo' / 'synthetic_data.py').is_file()
+    assert not (site / 'mmwrn' / 'utils' / 'synthetic_data.py').exists()
     assert not (site / 'configs').exists(), 'a top-level configs/ would shadow the hosts'
 
 

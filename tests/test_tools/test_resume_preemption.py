@@ -13,7 +13,7 @@ import sys
 import pytest
 import torch
 
-from mmwrn.utils import synthetic_data
+from tests.demo_data import synthetic_data
 from tests.resume_helpers import (assert_tensors_equal, free_port, loss_records,
                                   write_cls_config, write_config)
 from tests.seg_utils import ROOT

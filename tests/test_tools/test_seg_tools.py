@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mmwrn.utils import synthetic_data
+from tests.demo_data import synthetic_data
 from tests.seg_utils import ROOT, tiny_train_config
 
 SEG = osp.join(ROOT, 'configs', 'wider_resnet_seg')

@@ -21,7 +21,7 @@ import time
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 sys.path.insert(0, ROOT)
 
-from mmwrn.utils.synthetic_data import make_voc  # noqa: E402
+from synthetic_data import make_voc  # noqa: E402  (tools/demo/synthetic_data.py)
 
 CONFIG = 'configs/demo/twoconv_wider-resnet16-tiny-a1-d8_1xb8-600_synthvoc-96x96.py'
 NUM_CLASSES = 6  # background + 5 shape classes

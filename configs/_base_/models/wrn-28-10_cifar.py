@@ -3,7 +3,7 @@
 custom_imports = dict(imports=['mmwrn'], allow_failed_imports=False)
 model = dict(
     type='ImageClassifier',
-    backbone=dict(type='WideResNet', depth=28, widen_factor=10, drop_rate=0.3),
+    backbone=dict(type='WideResNet_CIFAR', depth=28, widen_factor=10, drop_rate=0.3),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(
         type='LinearClsHead',

@@ -1,4 +1,4 @@
-from .wide_resnet import WideResNet
+from .wide_resnet_cifar import WideResNet_CIFAR
 from .wider_resnet import WiderResNet
 
-__all__ = ['WiderResNet', 'WideResNet']
+__all__ = ['WiderResNet', 'WideResNet_CIFAR']

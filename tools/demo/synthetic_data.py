@@ -1,7 +1,12 @@
-"""Small deterministic segmentation datasets in the real folder layouts of
-PASCAL VOC (+ SBD aug), Cityscapes, ADE20K and PASCAL Context, for the demo
-job and the tests. Scenes are textured shapes of several classes on a
-textured background, written as real JPEG/PNG files."""
+"""Small deterministic datasets in the real folder layouts of PASCAL VOC
+(+ SBD aug), Cityscapes, ADE20K, PASCAL Context, ImageNet and CIFAR, for the
+demo job and the tests (not part of the mmwrn package). Scenes are textured
+shapes of several classes on a textured background, written as real JPEG/PNG
+files.
+
+    python tools/demo/synthetic_data.py voc data/synthvoc [--size 96]
+"""
+import argparse
 import os
 import os.path as osp
 
@@ -208,3 +213,22 @@ def make_cifar(root, num_classes=10, num_train=20, num_test=10, seed=0):
     with open(osp.join(folder, 'batches.meta' if ten else 'meta'), 'wb') as f:
         pickle.dump({'label_names' if ten else 'fine_label_names': names}, f)
     return root
+
+
+def main():
+    makers = dict(voc=make_voc, cityscapes=make_cityscapes, ade20k=make_ade20k,
+                  pascal_context=make_pascal_context, imagenet=make_imagenet,
+                  cifar=make_cifar)
+    parser = argparse.ArgumentParser(description='Write a small synthetic dataset.')
+    parser.add_argument('dataset', choices=sorted(makers))
+    parser.add_argument('root', help='folder to write (the data root of the configs)')
+    parser.add_argument('--size', type=int, help='image side (not for cifar: 32)')
+    args = parser.parse_args()
+    kwargs = {} if args.size is None else dict(size=args.size)
+    if args.dataset == 'cifar' and kwargs:
+        parser.error('--size: CIFAR images are 32x32')
+    print(makers[args.dataset](args.root, **kwargs))
+
+
+if __name__ == '__main__':
+    main()

@@ -1,5 +1,11 @@
 """Wide Residual Networks WRN-d-k (Zagoruyko & Komodakis, 2016): the CIFAR
-family, built from the same pre-activation unit as the Wider ResNets."""
+family, built from the same pre-activation unit as the Wider ResNets.
+
+Named like mmpretrain's ``ResNet_CIFAR``: it is neither :class:`WiderResNet`
+nor mmpretrain's ImageNet WRN-50-2 (``configs/wrn``, a ResNet with wider
+bottlenecks). ``type='WideResNet'``, its first name, still builds it with a
+deprecation warning."""
+import warnings
 from typing import Optional, Sequence, Union
 
 import torch.nn as nn
@@ -12,7 +18,7 @@ from .base_backbone import BaseBackbone
 
 
 @register_model
-class WideResNet(BaseBackbone):
+class WideResNet_CIFAR(BaseBackbone):
     """WRN-d-k backbone for 32x32 inputs.
 
     A 3x3 stem conv (3 -> 16), three groups of ``n = (depth - 4) / 6``
@@ -146,3 +152,12 @@ class WideResNet(BaseBackbone):
         if self.num_groups == 3:
             feats[3] = self.act_out(self.norm_out(x))
         return tuple(feats[i] for i in self.out_indices)
+
+
+@register_model(name='WideResNet')
+def build_deprecated_wide_resnet(**kwargs) -> WideResNet_CIFAR:
+    """``type='WideResNet'``: the first name of :class:`WideResNet_CIFAR`."""
+    warnings.warn("type='WideResNet' is deprecated: it was renamed 'WideResNet_CIFAR' "
+                  '(the CIFAR WRN-d-k; not WiderResNet, not mmpretrain\'s WRN-50-2)',
+                  FutureWarning, stacklevel=2)
+    return WideResNet_CIFAR(**kwargs)
