@@ -85,12 +85,12 @@ def paper_segmenter(device, head=None, **backbone):
     return model, scene_batch(s['batch'], s['size'])
 
 
-def set_with_cp(model, enabled):
-    """Switch activation checkpointing of every unit (and the backbone's stem
-    recomputation) on or off."""
+def set_with_cp(model, mode):
+    """Set the memory mode (``with_cp``: False, True or 'norm_act') of every
+    unit and of the backbone (its stem recomputation)."""
     for m in model.modules():
         if hasattr(m, 'with_cp'):
-            m.with_cp = enabled
+            m.with_cp = mode
 
 
 @contextlib.contextmanager

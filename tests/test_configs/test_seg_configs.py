@@ -46,6 +46,7 @@ def test_paper_configs_are_faithful():
                                    'twoconv_wider-resnet38-a1-d8_4xb4-40k_voc12aug-504x504.py'))
     b, h = cfg.model.backbone, cfg.model.decode_head
     assert (b.variant, b.output_stride, b.dilation_rule, b.norm_eval) == ('a1', 8, 'ademxapp', True)
+    assert b.with_cp == 'norm_act'  # same results, less training memory
     assert tuple(b.drop_rates) == (0, 0, 0, 0, 0.3, 0.5) and b.norm_cfg.eps == 1.001e-5
     assert (h.type, h.in_channels, h.channels, h.dilation) == ('TwoConvHead', 4096, 512, 12)
     assert h.loss_decode == dict(type='BootstrappedCrossEntropyLoss', thresh=0.6, min_kept=256)

@@ -47,6 +47,27 @@ def test_frozen_and_norm_eval():
     assert not model.group3[0].norm1.training
 
 
+@pytest.mark.parametrize('kwargs', [
+    dict(out_indices=(1, 3)),
+    dict(out_indices=(0, 2), frozen_stages=1),  # group3 and norm_out not built
+])
+def test_norm_act_identical_to_plain(kwargs):
+    kwargs = dict(depth=10, widen_factor=1, drop_rate=0.3, **kwargs)
+    results = []
+    plain = WideResNet_CIFAR(**kwargs)
+    norm_act = WideResNet_CIFAR(with_cp='norm_act', **kwargs)
+    norm_act.load_state_dict(plain.state_dict())
+    x = torch.randn(2, 3, 16, 16)
+    for model in (plain, norm_act):
+        torch.manual_seed(1)
+        outs = model.train()(x)
+        (outs[0].square().sum() + outs[1].sum()).backward()
+        results.append([o.detach() for o in outs] + [p.grad for p in model.parameters()]
+                       + list(model.buffers()))
+    assert any(p.grad is not None for p in plain.parameters())
+    assert all(a is b is None or torch.equal(a, b) for a, b in zip(*results))
+
+
 @pytest.mark.parametrize('out_indices,groups', [
     ((3, ), ('group1', 'group2', 'group3', 'norm_out')),
     ((0, 1, 2), ('group1', 'group2')),
@@ -89,6 +110,8 @@ def test_pretrained_argument():
     (dict(widen_factor=0), ['positive']),
     (dict(out_indices=(4, )), ['0 (stem) .. 3']),
     (dict(frozen_stages=5), ['-1..3']),
+    (dict(with_cp='yes'), ["'norm_act'"]),
+    (dict(with_cp='yes', out_indices=(0, )), ["'norm_act'"]),  # no unit built
 ])
 def test_invalid_arguments(kwargs, words):
     with pytest.raises(ValueError) as info:

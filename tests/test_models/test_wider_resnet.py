@@ -312,6 +312,78 @@ def test_with_cp_keeps_only_unit_inputs():
     assert (2, 8, 32, 32) in full and len(full) > 10 * len(kept)
 
 
+def train_results(model, x, input_grad, seed=1):
+    """Outputs, input gradient, parameter gradients and buffers of one
+    training step (a loss over every output, different at every position)."""
+    torch.manual_seed(seed)
+    xi = x.clone().requires_grad_(input_grad)
+    outs = model(xi)
+    sum((o * torch.linspace(-1, 1, o.numel()).view_as(o)).sum() for o in outs).backward()
+    return ([o.detach() for o in outs], xi.grad,
+            {n: p.grad for n, p in model.named_parameters()},
+            {n: b.clone() for n, b in model.named_buffers()})
+
+
+@pytest.mark.parametrize('kwargs,input_grad', [
+    # stem recomputed with B2's first norm; dilation; dropout (mask replayed)
+    (dict(variant='a1', output_stride=8, out_indices=(3, 6)), True),
+    (dict(variant='a', out_indices=(6, )), False),  # ... through the max-pool
+    (dict(variant='a2', out_indices=(0, 1, 6)), False),  # the stem output is returned
+    (dict(variant='a1', frozen_stages=2, norm_eval=True), False),
+    # only B2-B6 built (no B7, bn7), with and without a frozen stem + B2
+    (dict(variant='a1', output_stride=8, out_indices=(2, 3, 4, 5)), True),
+    (dict(variant='a', out_indices=(2, 3, 4, 5), frozen_stages=1), True),
+    (dict(variant='a2', out_indices=(1, 3), frozen_stages=3, norm_eval=True), True),
+    (dict(variant='a1', act_cfg=dict(type='LeakyReLU', negative_slope=0.01, inplace=True),
+          norm_cfg=dict(type='GN', num_groups=2)), True),
+])
+def test_norm_act_identical_to_plain(kwargs, input_grad):
+    """Bit for bit: the same ops on the same values (see
+    test_norm_act_recompute.py for the unit-level cases)."""
+    kwargs = dict(drop_rates=(0, 0, 0, 0, 0.3, 0.5), **kwargs, **TINY_WIDER)
+    plain, norm_act = WiderResNet(**kwargs), WiderResNet(with_cp='norm_act', **kwargs)
+    norm_act.load_state_dict(plain.state_dict())
+    x = torch.randn(2, 3, 32, 32)
+    (o1, gx1, g1, b1), (o2, gx2, g2, b2) = (train_results(m.train(), x, input_grad)
+                                            for m in (plain, norm_act))
+    assert all(torch.equal(a, b) for a, b in zip(o1, o2))
+    assert gx1 is None if not input_grad else torch.equal(gx1, gx2)
+    for n in g1:
+        frozen = not dict(plain.named_parameters())[n].requires_grad
+        assert (g1[n] is None) == frozen, n
+        assert frozen or torch.equal(g1[n], g2[n]), n
+    for n in b1:
+        assert torch.equal(b1[n], b2[n]), f'BN buffer {n} differs with norm_act'
+
+
+def test_norm_act_keeps_only_norm_inputs():
+    """Per unit the input of every norm, but for B2's first unit only the
+    image (the full-resolution stem output and the unit's conv1 output are
+    recomputed from it); bn7's input and a 1-byte mask of act7."""
+    x = torch.randn(2, 3, 32, 32)
+    plain = WiderResNet(**TINY_WIDER).train()
+    norm_inputs = []
+    for name, m in plain.named_modules():
+        if isinstance(m, _BatchNorm) and not name.startswith('b2.0.'):
+            m.register_forward_pre_hook(lambda m, args: norm_inputs.append(args[0].shape))
+    plain(x)
+    model = WiderResNet(with_cp='norm_act', **TINY_WIDER).train()
+    params = {p.untyped_storage().data_ptr() for p in model.parameters()}
+    kept = {}
+
+    def pack(t):
+        if t.dim() == 4 and t.untyped_storage().data_ptr() not in params:
+            kept.setdefault(t.untyped_storage().data_ptr(), (tuple(t.shape), t.dtype))
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        model(x)
+    expected = ([(tuple(x.shape), torch.float32)]
+                + [(tuple(s), torch.float32) for s in norm_inputs]
+                + [((2, 64, 1, 1), torch.bool)])
+    assert sorted(kept.values(), key=str) == sorted(expected, key=str)
+
+
 @pytest.mark.parametrize('norm_cfg,cls', [
     (dict(type='SyncBN'), nn.SyncBatchNorm),
     (dict(type='GN', num_groups=2), nn.GroupNorm),
@@ -352,6 +424,8 @@ def test_init_weights_kaiming_and_constant():
     (dict(channels=((4, 4), ) * 5), ValueError, ['six levels']),
     (dict(width_multiplier=(1, 2)), ValueError, ['stem, B2, B3, B4, B5']),
     (dict(dropout_type='spatial'), ValueError, ['element', 'channel']),
+    (dict(with_cp='all'), ValueError, ['False', 'True', "'norm_act'"]),
+    (dict(with_cp='all', out_indices=(0, )), ValueError, ["'norm_act'"]),  # no unit built
 ])
 def test_invalid_arguments_list_valid_choices(kwargs, exc, words):
     with pytest.raises(exc) as info:

@@ -54,26 +54,37 @@ def test_benchmark_tool_runs():
     out = subprocess.run(
         [sys.executable, 'tools/analysis_tools/benchmark.py', 'cls', '--tiny',
          '--size', '32', '--batch', '2', '--repeats', '6', '--warmup', '1',
-         '--modes', 'train', '--with-cp', '--frozen-bn'],
+         '--modes', 'train', '--with-cp', 'unit', 'norm_act', '--frozen-bn'],
         cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     rows = {}
     for line in out.stdout.splitlines():
-        m = re.match(r'\| (mmwrn|plain|peer) \| train \| ([\d.]+) \| ([\d.]+)% \| ([\d.]+) '
-                     r'(?:\([\d.]+-[\d.]+\) )?\| ([\d.]+) \| (\d+) \| (-?\d+) \| (\d+) \|', line)
+        m = re.match(r'\| (mmwrn|plain|peer) \| (unit|norm_act) \| train \| ([\d.]+) \| '
+                     r'([\d.]+)% \| ([\d.]+) (?:\([\d.]+-[\d.]+\) )?\| ([\d.]+) \| (\d+) \| '
+                     r'(-?\d+) \| (\d+) \|', line)
         if m:
-            rows[m.group(1)] = [float(v) for v in m.groups()[1:]]
-    assert set(rows) == {'mmwrn', 'plain', 'peer'}, out.stdout
+            rows[m.group(1), m.group(2)] = [float(v) for v in m.groups()[2:]]
+    # norm_act exists in mmwrn only: the others are skipped, and said so
+    assert set(rows) == {('mmwrn', 'unit'), ('plain', 'unit'), ('peer', 'unit'),
+                         ('mmwrn', 'norm_act')}, out.stdout
+    assert 'skipped: plain norm_act, peer norm_act' in out.stdout
     for impl, (median, spread, ratio, throughput, peak, step, rss) in rows.items():
         # the table rounds the median to 1 ms
         assert median > 0 and throughput == pytest.approx(2 / median, rel=0.01 + 5e-4 / median), impl
         assert 0 < step < peak < rss, impl  # MiB: the heap in use is part of the RSS
-    assert rows['mmwrn'][2] == 1.0
-    ci = re.search(r'\| plain \| train \| [^|]+\| [^|]+\| ([\d.]+) \(([\d.]+)-([\d.]+)\)',
+    assert rows['mmwrn', 'unit'][2] == 1.0
+    ci = re.search(r'\| plain \| unit \| train \| [^|]+\| [^|]+\| ([\d.]+) \(([\d.]+)-([\d.]+)\)',
                    out.stdout)
     assert ci, 'no confidence interval after 6 rounds'
     assert float(ci.group(2)) <= float(ci.group(1)) <= float(ci.group(3))
-    assert 'with_cp, frozen_bn, tiny' in out.stdout
+    assert 'frozen_bn, tiny' in out.stdout
+
+
+def test_benchmark_with_cp_choices():
+    out = subprocess.run(
+        [sys.executable, 'tools/analysis_tools/benchmark.py', 'cls', '--with-cp', 'norm_act',
+         '--impls', 'plain', 'peer'], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert out.returncode != 0 and "['mmwrn'] only" in out.stderr
 
 
 def test_benchmark_tiny_needs_a_wider_resnet():

@@ -16,7 +16,8 @@ import gpu_report  # noqa: E402
 
 ROW = re.compile(
     r'^\| (classifier|segmenter) \| ([^|]+?) \| (train|infer) \| 2 x 64\^2 \| ([^|]+?) '
-    r'\| (yes|no) \| ([\d.]+) \| ([\d.]+)(?: \([\d.]+-[\d.]+\))? \| ([\d.]+) \| ([\d.]+) '
+    r'\| (none|unit|norm_act) \| ([\d.]+) \| ([\d.]+)(?: \([\d.]+-[\d.]+\))? \| ([\d.]+) '
+    r'\| ([\d.]+) '
     r'\| ([\d.]+%|-) \| - \| - \|$', re.M)  # no memory processes in the CPU mode
 
 
@@ -83,8 +84,10 @@ def test_report_cpu_mode(tmp_path):
             assert precision == 'fp32' and mfu == '-'
     names = {'classifier': ('mmwrn A1', 'plain PyTorch A1', 'ResNet-152'),
              'segmenter': ('mmwrn A1-D8', 'plain PyTorch A1-D8', 'ResNetV1c-101-D8')}
-    expected = {('classifier', n, mode, 'no') for n in names['classifier']
+    expected = {('classifier', n, mode, 'none') for n in names['classifier']
                 for mode in ('train', 'infer')}
-    expected |= {('segmenter', n, 'train', cp) for n in names['segmenter'] for cp in ('no', 'yes')}
+    expected |= {('segmenter', n, 'train', cp) for n in names['segmenter']
+                 for cp in ('none', 'unit')}
+    expected |= {('segmenter', 'mmwrn A1-D8', 'train', 'norm_act')}  # mmwrn only
     assert set(rows) == expected, text
     assert 'memory not measured (--no-memory; the default on CPU)' in text

@@ -4,8 +4,8 @@ network and with the peers a user would pick instead.
     python tools/analysis_tools/benchmark.py {cls,seg} [--config CONFIG]
         [--batch 2] [--size 224] [--warmup 2] [--repeats 5] [--modes train infer]
         [--impls mmwrn plain peer] [--channels-last] [--amp {bf16,fp16}]
-        [--with-cp] [--frozen-bn] [--compile] [--tiny] [--device cpu|cuda]
-        [--no-timing | --no-memory]
+        [--with-cp {none,unit,norm_act} [...]] [--frozen-bn] [--compile] [--tiny]
+        [--device cpu|cuda] [--no-timing | --no-memory]
 
 * ``mmwrn``: the config's model as OpenMMLab builds it (ImageClassifier /
   EncoderDecoder), default configs/wider_resnet_cls/wider-resnet38-a1_4xb64_in1k.py
@@ -15,13 +15,18 @@ network and with the peers a user would pick instead.
 * ``peer``: mmpretrain's ResNet-152 classifier, or mmseg's ResNetV1c-101-D8
   with the same "2 conv." head.
 
+``--with-cp`` runs each implementation in each memory mode given (``none``;
+``unit``: every unit / block checkpointed, ``with_cp=True``; ``norm_act``:
+mmwrn's ``with_cp='norm_act'``, which the other implementations do not have),
+side by side in the same interleaved rounds.
+
 A train step is forward + loss + backward + SGD step; inference is a no-grad
 forward. Steps are timed interleaved (mmwrn, plain, peer, peer, plain, mmwrn,
 ...) after warm-up, so that machine drift affects all alike; the table gives
 the median, the spread ((max - min) / median) and the median of the per-round
-ratios to mmwrn with its 95% confidence interval (from 6 rounds on). Peak memory is
-measured in a fresh process per implementation and mode, over two steps after
-a first one. "Allocated" is the memory in use by the
+ratios to the first row with its 95% confidence interval (from 6 rounds on). Peak
+memory is measured in a fresh process per implementation, memory mode and mode,
+over two steps after a first one. "Allocated" is the memory in use by the
 program: CUDA's peak allocated on a GPU; on CPU the C heap in use (glibc
 ``mallinfo2``) read after every ATen op of forward, backward and optimizer step
 (temporaries freed inside one op are not seen). "Step" is that peak minus the
@@ -59,6 +64,9 @@ DEFAULT_CONFIGS = {
                     'twoconv_wider-resnet38-a1-d8_4xb4-40k_voc12aug-504x504.py'),
 }
 IMPLS = ('mmwrn', 'plain', 'peer')
+# --with-cp: the backbones' with_cp value of each memory mode
+CP_MODES = {'none': False, 'unit': True, 'norm_act': 'norm_act'}
+CP_IMPLS = {'none': IMPLS, 'unit': IMPLS, 'norm_act': ('mmwrn', )}
 # --tiny: 1/8 of the widths, so that a step is mostly framework overhead
 TINY_WIDER = dict(stem_channels=8, channels=((16, 16), (32, 32), (64, 64), (64, 128),
                                              (64, 128, 256), (128, 256, 512)))
@@ -115,11 +123,12 @@ class HeapPeak(TorchDispatchMode):
 
 
 class Bench:
-    """One implementation: its model, its inputs and its train / infer step."""
+    """One implementation in one memory mode (``cp``, a key of ``CP_MODES``):
+    its model, its inputs and its train / infer step."""
 
-    def __init__(self, impl, args):
+    def __init__(self, impl, cp, args):
         import mmwrn  # noqa: F401
-        self.impl, self.args = impl, args
+        self.impl, self.cp, self.args = impl, cp, args
         self.device = torch.device(args.device)
         cfg = Config.fromfile(args.config)
         if args.tiny:
@@ -204,9 +213,11 @@ class Bench:
             model_cfg.backbone.update(norm_cfg=dict(type='BN', eps=1e-5),
                                       drop_rates=(0, ) * 6, norm_eval=False)
         model_cfg.pop('pretrained', None)
+        if self.impl == 'mmwrn':
+            model_cfg.backbone.with_cp = CP_MODES[self.cp]
         with DefaultScope.overwrite_default_scope(scope):
             model = registry.build(model_cfg)
-        if self.args.with_cp:
+        if self.impl == 'peer' and self.cp == 'unit':
             for m in model.modules():
                 if hasattr(m, 'with_cp'):
                     m.with_cp = True
@@ -218,7 +229,7 @@ class Bench:
             raise ValueError('the plain implementation covers Model A1 only')
         plain = PlainWiderResNet(backbone.num_units, backbone.channels,
                                  backbone.feat_channels[0], output_stride)
-        if self.args.with_cp:
+        if self.cp == 'unit':
             plain.forward = _checkpointed_forward(plain)
         return plain
 
@@ -304,9 +315,9 @@ def _checkpointed_forward(plain):
     return forward
 
 
-def _memory_child(impl, mode, args, queue):
+def _memory_child(impl, cp, mode, args, queue):
     torch.set_num_threads(args.threads)
-    bench = Bench(impl, args)
+    bench = Bench(impl, cp, args)
     # steady state: the first step's lazy imports and optimizer buffers are base
     step = getattr(bench, f'{mode}_step')
     step()
@@ -333,14 +344,14 @@ def _memory_child(impl, mode, args, queue):
                    rss=rss_mib('VmHWM')))
 
 
-def measure_memory(impl, mode, args):
+def measure_memory(impl, cp, mode, args):
     ctx = mp.get_context('spawn')
     queue = ctx.Queue()
-    proc = ctx.Process(target=_memory_child, args=(impl, mode, args, queue))
+    proc = ctx.Process(target=_memory_child, args=(impl, cp, mode, args, queue))
     proc.start()
     proc.join()
     if proc.exitcode != 0:
-        raise RuntimeError(f'memory measurement of {impl} ({mode}) failed')
+        raise RuntimeError(f'memory measurement of {impl} (with_cp {cp}, {mode}) failed')
     return queue.get()
 
 
@@ -357,32 +368,38 @@ def median_ci(values, level=0.95):
     return None if k == 0 else (values[k - 1], values[n - k])
 
 
+def variants(args):
+    """The (implementation, memory mode) pairs to measure, memory mode first."""
+    return [(impl, cp) for cp in args.with_cp for impl in args.impls if impl in CP_IMPLS[cp]]
+
+
 def run(args):
     torch.set_num_threads(args.threads)
-    benches = {impl: Bench(impl, args) for impl in args.impls} if args.timing else {}
+    runs = variants(args)
+    benches = {v: Bench(*v, args) for v in runs} if args.timing else {}
     results = []
     for mode in args.modes:
         for bench in benches.values():
             for _ in range(args.warmup):
                 bench.timed(mode)
-        times = {impl: [] for impl in benches}
+        times = {v: [] for v in benches}
         order = list(benches.items())
         for _ in range(args.repeats):
-            for impl, bench in order:
-                times[impl].append(bench.timed(mode))
+            for v, bench in order:
+                times[v].append(bench.timed(mode))
             order.reverse()  # no implementation always runs first (or after the same one)
-        for impl in args.impls:
-            result = dict(impl=impl, mode=mode, median=None, spread=None, ratio=None,
+        for v in runs:
+            result = dict(impl=v[0], cp=v[1], mode=mode, median=None, spread=None, ratio=None,
                           ratio_ci=None, throughput=None)
             if args.timing:
-                t = times[impl]
-                ratios = [a / b for a, b in zip(t, times[args.impls[0]])]
+                t = times[v]
+                ratios = [a / b for a, b in zip(t, times[runs[0]])]
                 result.update(median=statistics.median(t),
                               spread=(max(t) - min(t)) / statistics.median(t),
                               ratio=statistics.median(ratios),
-                              ratio_ci=median_ci(ratios) if impl != args.impls[0] else None,
+                              ratio_ci=median_ci(ratios) if v != runs[0] else None,
                               throughput=args.batch / statistics.median(t))
-            memory = measure_memory(impl, mode, args) if args.memory else {}
+            memory = measure_memory(*v, mode, args) if args.memory else {}
             result.update({k: memory.get(k) for k in ('peak', 'step', 'rss')})
             results.append(result)
     return results
@@ -392,14 +409,15 @@ def format_table(results, args):
     def fmt(value, spec):
         return '-' if value is None else format(value, spec)
 
-    lines = [f'| impl | mode | median (s) | spread | time / {args.impls[0]} (95% CI) | img/s | '
+    first = '{} {}'.format(*variants(args)[0])
+    lines = [f'| impl | with_cp | mode | median (s) | spread | time / {first} (95% CI) | img/s | '
              'peak allocated (MiB) | step allocated (MiB) | peak RSS (MiB) |',
-             '|---|---|---|---|---|---|---|---|---|']
+             '|---|---|---|---|---|---|---|---|---|---|']
     for r in results:
         ratio = fmt(r['ratio'], '.3f')
         if r['ratio_ci']:
             ratio += ' ({:.3f}-{:.3f})'.format(*r['ratio_ci'])
-        lines.append(f"| {r['impl']} | {r['mode']} | {fmt(r['median'], '.3f')} "
+        lines.append(f"| {r['impl']} | {r['cp']} | {r['mode']} | {fmt(r['median'], '.3f')} "
                      f"| {fmt(r['spread'], '.1%')} | {ratio} "
                      f"| {fmt(r['throughput'], '.2f')} | {fmt(r['peak'], '.0f')} "
                      f"| {fmt(r['step'], '.0f')} | {fmt(r['rss'], '.0f')} |")
@@ -420,7 +438,10 @@ def parse_args(argv=None):
                         help='ratios are to the first')
     parser.add_argument('--channels-last', action='store_true')
     parser.add_argument('--amp', choices=['bf16', 'fp16'])
-    parser.add_argument('--with-cp', action='store_true', help='checkpoint every unit / block')
+    parser.add_argument('--with-cp', nargs='+', default=['none'], choices=list(CP_MODES),
+                        metavar='MODE',
+                        help='memory modes to run side by side: none; unit (every unit / '
+                        "block checkpointed); norm_act (mmwrn's with_cp='norm_act' only)")
     parser.add_argument('--frozen-bn', action='store_true', help='BN in eval mode in training')
     parser.add_argument('--compile', action='store_true', help='torch.compile the models')
     parser.add_argument('--tiny', action='store_true',
@@ -440,6 +461,9 @@ def parse_args(argv=None):
         parser.error('--no-timing and --no-memory leave nothing to measure')
     if args.batch < 1 or args.size < 32 or args.repeats < 1:
         parser.error('--batch >= 1, --size >= 32 and --repeats >= 1 are required')
+    if not variants(args):
+        parser.error(f'nothing to run: --with-cp {" ".join(args.with_cp)} is available for '
+                     f'{sorted({i for cp in args.with_cp for i in CP_IMPLS[cp]})} only')
     return args
 
 
@@ -449,9 +473,12 @@ def main(argv=None):
         f'CPU, {args.threads} threads'
     print(f'# {args.task}: {osp.basename(args.config)}, batch {args.batch}, '
           f'{args.size}x{args.size}, {device}, torch {torch.__version__}, '
-          f'switches: ' + ', '.join(k for k in ('channels_last', 'with_cp', 'frozen_bn', 'compile',
-                                                'tiny')
+          f'switches: ' + ', '.join(k for k in ('channels_last', 'frozen_bn', 'compile', 'tiny')
                                     if getattr(args, k)) + (f' amp={args.amp}' if args.amp else ''))
+    skipped = [f'{impl} {cp}' for cp in args.with_cp for impl in args.impls
+               if impl not in CP_IMPLS[cp]]
+    if skipped:
+        print('# not available in that implementation, skipped: ' + ', '.join(skipped))
     print(format_table(run(args), args))
 
 

@@ -11,7 +11,8 @@ peers (benchmark.py's measurements), as one markdown report.
   training and inference (mmwrn / plain / ResNet-152);
 * the paper's segmenter (A1, output stride 8, "2 conv." head) at 504x504,
   batch 4, fp32 (torch's defaults: TF32 convolutions on a GPU): a training
-  step without and with ``with_cp`` (mmwrn / plain / ResNetV1c-101-D8).
+  step in each memory mode, side by side (``with_cp`` none / unit /
+  norm_act; mmwrn / plain / ResNetV1c-101-D8, norm_act in mmwrn only).
 
 Model FLOPs are the multiply-adds of every conv and linear layer x 2 (x 3 for
 a training step: backward costs two forwards; with_cp's recomputation is not
@@ -87,8 +88,8 @@ def groups(device, warmup, repeats, memory=True):
     return [
         ('classifier', cls + ['--amp', 'bf16', '--channels-last', '--modes', 'train', 'infer']
          + common),
-        ('segmenter', seg + ['--modes', 'train'] + common),
-        ('segmenter', seg + ['--modes', 'train', '--with-cp'] + common),
+        ('segmenter', seg + ['--modes', 'train', '--with-cp', 'none', 'unit', 'norm_act']
+         + common),
     ]
 
 
@@ -107,7 +108,7 @@ def model_flops_per_image(impl, args):
 def _count_flops(impl, args):
     meta = copy.copy(args)
     meta.device, meta.compile = 'meta', False
-    bench = benchmark.Bench(impl, meta)
+    bench = benchmark.Bench(impl, 'none', meta)
     if impl == 'plain':
         forward = None
     else:
@@ -164,7 +165,7 @@ def measure(device, warmup, repeats, peak, memory=True):
                 batch=f'{args.batch} x {args.size}^2',
                 precision=('bf16 autocast' if args.amp == 'bf16' else 'fp32')
                 + (', channels_last' if args.channels_last else ''),
-                with_cp='yes' if args.with_cp else 'no',
+                with_cp=r['cp'],
                 gflop=step_flops / 1e9, mfu=mfu))
         if device == 'cuda':
             torch.cuda.empty_cache()

@@ -13,6 +13,10 @@ model = dict(
         output_stride=8,
         out_indices=(4, 6),
         norm_cfg=norm_cfg,
+        # recompute BN + ReLU in backward instead of keeping the convs'
+        # inputs (same results, less training memory; README "Training
+        # memory"); False for speed when memory allows
+        with_cp='norm_act',
         init_cfg=dict(
             type='Pretrained',
             checkpoint='checkpoints/wider-resnet38-a1_4xb64_in1k.pth',

@@ -26,6 +26,10 @@ model = dict(
         drop_rates=(0, 0, 0, 0, 0.3, 0.5),
         out_indices=(6, ),
         norm_cfg=norm_cfg,
+        # recompute BN + ReLU in backward instead of keeping the convs'
+        # inputs (same results, less training memory; README "Training
+        # memory"); False for speed when memory allows
+        with_cp='norm_act',
         norm_eval=True,
         # the ImageNet Model A1 classifier of the model zoo entry
         # wider-resnet38-a1_4xb64_in1k: converted from ademxapp's release

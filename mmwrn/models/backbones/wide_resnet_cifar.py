@@ -6,13 +6,14 @@ nor mmpretrain's ImageNet WRN-50-2 (``configs/wrn``, a ResNet with wider
 bottlenecks). ``type='WideResNet'``, its first name, still builds it with a
 deprecation warning."""
 import warnings
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Union
 
 import torch.nn as nn
 from mmcv.cnn import build_activation_layer, build_conv_layer, build_norm_layer
 
 from mmwrn.registry import register_model
 from ..utils import PreActResidualUnit
+from ..utils.preact_unit import check_with_cp
 from .base_backbone import BaseBackbone
 
 
@@ -48,7 +49,10 @@ class WideResNet_CIFAR(BaseBackbone):
             deepest of ``out_indices``. Default: -1.
         norm_eval (bool): Keep norm layers in eval mode while training.
             Default: False.
-        with_cp (bool): Checkpoint every unit. Default: False.
+        with_cp (bool | str): Recompute in backward to save memory (same
+            outputs, gradients and BN statistics): ``True`` whole units,
+            ``'norm_act'`` only norm + activation (+ dropout) of every conv
+            stage (see :class:`PreActResidualUnit`). Default: False.
         conv_cfg (dict, optional): Conv layer config. Default: None.
         norm_cfg (dict): Norm layer config. Default: ``dict(type='BN')``.
         act_cfg (dict): Activation config.
@@ -70,7 +74,7 @@ class WideResNet_CIFAR(BaseBackbone):
                  out_indices: Sequence[int] = (3, ),
                  frozen_stages: int = -1,
                  norm_eval: bool = False,
-                 with_cp: bool = False,
+                 with_cp: Union[bool, str] = False,
                  conv_cfg: Optional[dict] = None,
                  norm_cfg: dict = dict(type='BN', requires_grad=True),
                  act_cfg: dict = dict(type='ReLU', inplace=True),
@@ -89,6 +93,7 @@ class WideResNet_CIFAR(BaseBackbone):
                              f'(last group after the final norm) or -4 .. -1, '
                              f'got {out_indices}')
         self.out_indices = tuple(i % 4 for i in out_indices)
+        check_with_cp(with_cp)  # also where no unit is built (out_indices=(0, ))
         # groups 1 .. num_groups are built, the final norm with group 3 only
         self.num_groups = max(self.out_indices)
         if not -1 <= frozen_stages <= self.num_groups:

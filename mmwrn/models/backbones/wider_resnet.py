@@ -9,7 +9,8 @@ from mmcv.cnn import build_activation_layer, build_conv_layer, build_norm_layer
 
 from mmwrn.registry import register_model
 from ..utils import PreActResidualUnit
-from ..utils.preact_unit import UNIT_KERNELS
+from ..utils.norm_act_recompute import act_keeping_mask
+from ..utils.preact_unit import UNIT_KERNELS, check_with_cp
 from ..utils.recompute import needs_grad, recompute
 from .base_backbone import BaseBackbone
 
@@ -120,11 +121,16 @@ class WiderResNet(BaseBackbone):
         norm_eval (bool): Keep all norm layers in eval mode (frozen running
             statistics) while training; their affine parameters still train.
             Default: False.
-        with_cp (bool): Checkpoint every unit to save activation memory
-            (same outputs, gradients and BN statistics): only unit inputs are
-            kept for backward, and the full-resolution stem output not even
-            that (recomputed with B2's first unit unless index 0 is an output).
-            Default: False.
+        with_cp (bool | str): Recompute in backward instead of keeping for
+            it, to save activation memory; outputs, gradients and BN
+            statistics stay the same. ``False``: keep everything.
+            ``'norm_act'``: recompute only norm + activation (+ dropout) of
+            every conv stage: each stage keeps its norm's input but not its
+            conv's input, about half the memory for a few percent of time
+            (needs plain ``Conv2d`` convs). ``True``: recompute whole units,
+            every conv included: only unit inputs are kept. In both modes the
+            full-resolution stem output is not kept either (recomputed with
+            B2's first unit unless index 0 is an output). Default: False.
         conv_cfg (dict, optional): Conv layer config. Default: None (Conv2d).
         norm_cfg (dict): Norm layer config, e.g. ``dict(type='SyncBN')`` or
             ``dict(type='GN', num_groups=32)``. ``eps=1.001e-5`` reproduces
@@ -176,7 +182,7 @@ class WiderResNet(BaseBackbone):
                  out_indices: Sequence[int] = (6, ),
                  frozen_stages: int = -1,
                  norm_eval: bool = False,
-                 with_cp: bool = False,
+                 with_cp: Union[bool, str] = False,
                  conv_cfg: Optional[dict] = None,
                  norm_cfg: dict = dict(type='BN', requires_grad=True),
                  act_cfg: dict = dict(type='ReLU', inplace=True),
@@ -200,6 +206,7 @@ class WiderResNet(BaseBackbone):
                              f'got {tuple(drop_rates)}')
         if pool_padding not in (0, 1):
             raise ValueError(f'pool_padding must be 0 or 1, got {pool_padding}')
+        check_with_cp(with_cp)  # also where no unit is built (out_indices=(0, ))
         self.out_indices = self._resolve_out_indices(out_indices)
         # levels B2 .. B(num_levels + 1) are built, bn7 with B7 only
         self.num_levels = max(self.out_indices)
@@ -330,11 +337,12 @@ class WiderResNet(BaseBackbone):
     def unbuilt_modules(self):
         return LEVEL_NAMES[self.num_levels:] + (('bn7', ) if self.num_levels < 6 else ())
 
-    def _stem_and_first_unit(self, x):
+    def _stem(self, x):
         x = self.conv1a(x)
-        if hasattr(self, 'pool2'):
-            x = self.pool2(x)
-        return self.b2[0]._forward(x)
+        return self.pool2(x) if hasattr(self, 'pool2') else x
+
+    def _stem_and_first_unit(self, x):
+        return self.b2[0]._forward(self._stem(x))
 
     def forward(self, x):
         # keep only the requested outputs alive (lower peak memory in inference)
@@ -343,8 +351,16 @@ class WiderResNet(BaseBackbone):
         if (self.with_cp and 0 not in self.out_indices
                 and needs_grad(x, self.conv1a, self.b2[0])):
             # B2's first unit recomputes the full-resolution stem output in
-            # backward rather than keeping it as its checkpointed input
-            x = recompute(self._stem_and_first_unit, x, self.b2[0])
+            # backward rather than keeping it as its checkpointed input (True)
+            # or its first norm's input ('norm_act': it keeps the image only)
+            if self.with_cp == 'norm_act':
+                # conv1a keeps the image, a max-pool would keep its input
+                pooled = hasattr(self, 'pool2')
+                stem = recompute(self._stem, x, self.conv1a) if pooled else self.conv1a(x)
+                fns = (self.conv1a, self.pool2) if pooled else (self.conv1a, )
+                x = self.b2[0].forward_norm_act(stem, source=(x, fns))
+            else:
+                x = recompute(self._stem_and_first_unit, x, self.b2[0])
             done = 1
         else:
             x = self.conv1a(x)
@@ -359,5 +375,8 @@ class WiderResNet(BaseBackbone):
             if i in self.out_indices and i < 6:
                 feats[i] = x
         if self.num_levels == 6:
-            feats[6] = self.act7(self.bn7(x))
+            x = self.bn7(x)
+            # with with_cp the activation keeps a mask, not the output the head keeps
+            feats[6] = (act_keeping_mask(x, self.act7) if self.with_cp and x.requires_grad
+                        else self.act7(x))
         return tuple(feats[i] for i in self.out_indices)

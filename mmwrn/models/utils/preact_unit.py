@@ -1,7 +1,7 @@
 """The pre-activation ("identity mapping") residual unit shared by every mmwrn
 backbone: Wider ResNets (``b33`` and ``b131`` units) and WRN-d-k (``b33``)."""
 from functools import partial
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
@@ -9,12 +9,15 @@ import torch.nn.functional as F
 from mmcv.cnn import build_activation_layer, build_conv_layer, build_norm_layer
 from mmengine.model import BaseModule
 
+from .norm_act_recompute import check_recomputable_conv, norm_act_conv
 from .recompute import needs_grad, recompute
 
 # kernel sizes of the convs of each unit type, keyed by its number of convs
 UNIT_KERNELS = {2: (3, 3), 3: (1, 3, 1)}
 UNIT_TYPES = {2: 'b33', 3: 'b131'}
 DROPOUT_TYPES = {'element': nn.Dropout, 'channel': nn.Dropout2d}
+# values of ``with_cp``: what each keeps for backward
+WITH_CP_MODES = (False, True, 'norm_act')
 
 
 def _functional(act):
@@ -53,9 +56,14 @@ class PreActResidualUnit(BaseModule):
         norm_cfg (dict): Config of the norm layers. Default: ``dict(type='BN')``.
         act_cfg (dict): Config of the activations.
             Default: ``dict(type='ReLU', inplace=True)``.
-        with_cp (bool): Checkpoint the unit (recompute it in backward) to save
-            memory. Outputs, gradients and BN statistics are the same as
-            without. Default: False.
+        with_cp (bool | str): What to recompute in backward instead of
+            keeping it, to save memory; outputs, gradients and BN statistics
+            are the same as without. ``False``: nothing. ``True``: the whole
+            unit (only its input is kept; every conv runs again).
+            ``'norm_act'``: only norm + activation (+ dropout): every conv
+            stage keeps its norm's input but not its conv's input, about half
+            the memory at a few percent of time (convs not recomputed; needs
+            ``nn.Conv2d`` convs). Default: False.
         init_cfg (dict or list[dict], optional): Initialization config.
     """
 
@@ -69,7 +77,7 @@ class PreActResidualUnit(BaseModule):
                  conv_cfg: Optional[dict] = None,
                  norm_cfg: dict = dict(type='BN'),
                  act_cfg: dict = dict(type='ReLU', inplace=True),
-                 with_cp: bool = False,
+                 with_cp: Union[bool, str] = False,
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         channels = tuple(channels)
@@ -90,6 +98,7 @@ class PreActResidualUnit(BaseModule):
         if dropout_type not in DROPOUT_TYPES:
             raise ValueError(f'dropout_type must be one of {tuple(DROPOUT_TYPES)}, '
                              f'got {dropout_type!r}')
+        check_with_cp(with_cp)
 
         self.in_channels = in_channels
         self.channels = channels
@@ -124,6 +133,10 @@ class PreActResidualUnit(BaseModule):
                 conv_cfg, in_channels, channels[-1], 1, stride=stride, bias=False)
         else:
             self.shortcut = None
+        if with_cp == 'norm_act':
+            for name in [f'conv{i}' for i in range(1, self.num_convs + 1)] + ['shortcut']:
+                if getattr(self, name) is not None:
+                    check_recomputable_conv(getattr(self, name), name)
 
     def _activate(self, x, i):
         if self.shared_act:
@@ -146,7 +159,47 @@ class PreActResidualUnit(BaseModule):
         # in place: a conv's backward does not need its output
         return last_conv(out).add_(shortcut)
 
+    def _act(self, i):
+        return self._act_fn if self.shared_act else getattr(self, f'act{i}')
+
+    # torch.compile cannot trace the recomputation in backward: the unit runs
+    # eagerly (a graph break), with the outputs and gradients of eager mode
+    @torch.compiler.disable
+    def forward_norm_act(self, x, source=None):
+        """The unit keeping for backward only the input of every norm
+        (``with_cp='norm_act'``), see :func:`norm_act_conv`.
+
+        ``source``: ``(s, fns)`` with ``x == fns(s)`` (a chain of callables),
+        e.g. the image and the stem conv: then the unit keeps only ``s``,
+        every stage recomputing its norm's input from it (the first stage
+        through ``fns``, the next ones through the previous stages' norms,
+        activations and convs too).
+        """
+        act = self._act
+        convs = (self.conv1, ) if self.shortcut is None else (self.conv1, self.shortcut)
+        out, *shortcut = norm_act_conv(x, self.norm1, act(1), convs, source=source)
+        shortcut = shortcut[0] if shortcut else x
+        for i in range(2, self.num_convs + 1):
+            if source is not None:
+                prev = (getattr(self, f'norm{i - 1}'), act(i - 1), getattr(self, f'conv{i - 1}'))
+                source = (source[0], tuple(source[1]) + prev)
+            out, = norm_act_conv(out, getattr(self, f'norm{i}'), act(i),
+                                 (getattr(self, f'conv{i}'), ), source=source,
+                                 dropout=self.dropout if i == self.num_convs else None)
+        # in place: norm_act_conv keeps no output
+        return out.add_(shortcut)
+
     def forward(self, x):
         if self.with_cp and needs_grad(x, self):
+            if self.with_cp == 'norm_act':
+                return self.forward_norm_act(x)
             return recompute(self._forward, x, self)
         return self._forward(x)
+
+
+def check_with_cp(with_cp):
+    """Raise a ``ValueError`` listing the choices if ``with_cp`` is not one."""
+    if not (isinstance(with_cp, bool) or with_cp in WITH_CP_MODES[2:]):
+        raise ValueError(f'with_cp must be one of {WITH_CP_MODES} (False: keep all for '
+                         "backward, True: recompute whole units, 'norm_act': recompute "
+                         f'norm + activation only), got {with_cp!r}')
