@@ -130,13 +130,15 @@ def calibrate_bn(model, batch):
     model.train()  # norm_eval puts the frozen BN back in eval mode
 
 
-def loss_and_grads(model, batch, memory_format=torch.contiguous_format):
+def loss_and_grads(model, batch, memory_format=torch.contiguous_format, dtype=None):
     """One forward (mode 'loss', the runner's path) and backward; returns the
-    loss, the gradient of every parameter (on CPU) and the backbone's output."""
+    loss, the gradient of every parameter (on CPU) and the backbone's output.
+    ``dtype`` casts the preprocessed inputs (which mmseg makes float32), for a
+    model converted to that dtype."""
     model.train()
     model.zero_grad(set_to_none=True)
     data = model.data_preprocessor(batch, True)
-    inputs = data['inputs'].contiguous(memory_format=memory_format)
+    inputs = data['inputs'].to(dtype=dtype, memory_format=memory_format)
     feats = []
     handle = model.backbone.register_forward_hook(lambda m, i, out: feats.append(out[-1]))
     try:

@@ -262,7 +262,8 @@ class Bench:
         if not hasattr(self, '_samples'):
             if self.args.task == 'cls':
                 from mmpretrain.structures import DataSample
-                self._samples = [DataSample().set_gt_label(int(y)) for y in self.label]
+                self._samples = [DataSample().set_gt_label(int(y)).to(self.device)
+                                 for y in self.label]
             else:
                 from mmengine.structures import PixelData
                 from mmseg.structures import SegDataSample
