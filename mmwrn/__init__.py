@@ -4,7 +4,7 @@ training hooks, makes its config names resolve in mmpretrain and mmseg
 (:mod:`mmwrn.model_zoo`), makes mmengine's checkpoint loading safe on every
 supported torch (:mod:`mmwrn.checkpoint`) and its local checkpoint writes
 atomic (:mod:`mmwrn.engine.atomic_backend`)."""
-from . import checkpoint, engine, models  # noqa: F401  (registers models, hooks)
+from . import checkpoint, datasets, engine, evaluation, models  # noqa: F401  (registers)
 from .engine.atomic_backend import install_atomic_backend
 from .model_zoo import get_config_path, register_model_index
 from .version import __version__

@@ -18,6 +18,7 @@ from tests.seg_utils import ROOT, load_tiny
 GENERATOR = osp.join(ROOT, 'tools', 'model_zoo', 'update_model_zoo.py')
 UPDATE = 'python tools/model_zoo/update_model_zoo.py'
 HOST_OF_FOLDER = {'wider_resnet_cls': 'mmpretrain', 'wrn_cifar': 'mmpretrain',
+                  'wider_resnet_wsss': 'mmpretrain',
                   'wider_resnet_seg': 'mmseg'}
 
 

@@ -1,0 +1,3 @@
+from .cam_cls_head import CAMClsHead
+
+__all__ = ['CAMClsHead']
