@@ -7,12 +7,13 @@ import pytest
 from PIL import Image
 
 from mmwrn.datasets import RandomResizeLong, VOCClsDataset, WSSSDataError
-from tools.demo.synthetic_data import make_voc
+from tests.demo_data import synthetic_data
 
 
 @pytest.fixture(scope='module')
 def voc(tmp_path_factory):
-    return make_voc(str(tmp_path_factory.mktemp('voc')), num_train=4, num_val=2, size=40)
+    return synthetic_data.make_voc(str(tmp_path_factory.mktemp('voc')), num_train=4, num_val=2,
+                                   size=40)
 
 
 def test_labels_from_masks(voc):

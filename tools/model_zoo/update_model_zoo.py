@@ -53,7 +53,9 @@ DATASETS = {
     'PascalVOCDataset': 'Pascal VOC 2012', 'CityscapesDataset': 'Cityscapes',
     'ADE20KDataset': 'ADE20K', 'PascalContextDataset': 'Pascal Context',
     'PascalContextDataset59': 'Pascal Context 59', 'MapillaryDataset_v1': 'Mapillary Vistas v1.2',
-    'VOCClsDataset': 'Pascal VOC 2012 + Aug', 'ImageNet': 'ImageNet-1k', 'CIFAR10': 'CIFAR-10', 'CIFAR100': 'CIFAR-100'}
+    # image-level labels of train + aug (configs/wider_resnet_wsss)
+    'VOCClsDataset': 'Pascal VOC 2012 + Aug',
+    'ImageNet': 'ImageNet-1k', 'CIFAR10': 'CIFAR-10', 'CIFAR100': 'CIFAR-100'}
 # decode head -> the method's name in mmseg's model zoo
 METHODS = {'TwoConvHead': '2 conv.', 'FCNHead': 'FCN', 'PSPHead': 'PSPNet',
            'ASPPHead': 'DeepLabV3', 'DepthwiseSeparableASPPHead': 'DeepLabV3+',
