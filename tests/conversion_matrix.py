@@ -32,6 +32,7 @@ TOL = 1e-5
 CONFIGS = sorted(
     glob.glob(osp.join(ROOT, 'configs', 'wider_resnet_cls', '*.py')) +
     glob.glob(osp.join(ROOT, 'configs', 'wider_resnet_seg', '*.py')) +
+    glob.glob(osp.join(ROOT, 'configs', 'wider_resnet_wsss', '*.py')) +
     glob.glob(osp.join(ROOT, 'configs', 'wrn_cifar', '*.py')) +
     glob.glob(osp.join(ROOT, 'configs', 'demo', '*.py')))
 TINY_CLS_HEAD = R.CHANNELS[-1][-1]

@@ -43,6 +43,7 @@ VISTAS_STD = (65.4970, 67.6004, 74.1234)
 
 CLS = 'configs/wider_resnet_cls/'
 SEG = 'configs/wider_resnet_seg/'
+WSSS = 'configs/wider_resnet_wsss/'
 ADEMXAPP_SEG = tuple(
     SEG + f'twoconv_wider-resnet38-a1-d8_4xb4-{s}.py' for s in (
         '40k_voc12aug-504x504', '38k_cityscapes-504x504', '80k_ade20k-504x504',
@@ -91,7 +92,8 @@ SOURCES = {
                  SEG + 'fcn_wider-resnet38-a1-d8_4xb2-80k_cityscapes-512x1024.py',
                  SEG + 'fcn_wider-resnet38-a1-d8_4xb4-80k_ade20k-512x512.py',
                  SEG + 'pspnet_wider-resnet38-a1-d8_4xb2-80k_cityscapes-512x1024.py',
-                 SEG + 'pspnet_wider-resnet38-a1-d8_4xb4-80k_ade20k-512x512.py')),
+                 SEG + 'pspnet_wider-resnet38-a1-d8_4xb4-80k_ade20k-512x512.py',
+                 WSSS + 'wider-resnet38-a1-d8-cam_3rdparty-psa_2xb8-15e_voc12aug-448x448.py')),
 }
 
 # Heads a source's own head converts into, with what they must be.
@@ -104,6 +106,8 @@ HEADS = {
                            norm_eps=1e-5),
     # an ImageNet classifier: global average pooling + FC
     'linear': dict(type='LinearClsHead', neck='GlobalAveragePooling'),
+    # PSA's CAM classifier (resnet38_cls): GAP + bias-free 1x1 fc8, no neck
+    'cam': dict(type='CAMClsHead', neck=None),
 }
 
 LEVELS = (2, 3, 4, 5, 6, 7)

@@ -108,7 +108,8 @@ def convert_and_save(state_dict, unused, config, out, src, source, fmt, source_h
         if other != kind and dropped:
             for k in dropped:
                 del state_dict[k]
-            what = 'ImageNet classifier' if other == 'classifier' else 'segmentation head'
+            what = ('CAM classifier' if 'head.fc8.weight' in dropped else 'ImageNet classifier') \
+                if other == 'classifier' else 'segmentation head'
             notes.append(f'dropped the source\'s {what} ({len(dropped)} tensors: '
                          f'{", ".join(dropped)}): {cfg.filename} is a {kind} config; '
                          'the backbone is converted')

@@ -12,7 +12,9 @@
   ``wider_resnet38_a2(classes=1000, dilation=True)``: A2, plain BN, ReLU.
 * PSA (jiwoon-ahn/psa ``resnet38d``): ``conv1a``, ``b2``, ``b2_1``, ...,
   ``{bn,conv}_branch2a|2b1|2b2``, ``conv_branch1``, ``bn7`` (ademxapp's A1
-  renamed; its CAM classifier ``fc8`` has no mmwrn counterpart).
+  renamed) and, in ``resnet38_cls`` files (``res38_cls.pth``), the bias-free
+  1x1 CAM classifier ``fc8`` -> ``CAMClsHead``'s ``head.fc8``. Any other
+  layer (e.g. SEAM's ``f8_3`` / ``f8_4`` / ``f9`` PCM) is refused, listed.
 """
 import re
 
@@ -131,6 +133,8 @@ def _iabn_target(name):
 def _psa_target(name):
     if name == 'conv1a.weight':
         return 'backbone.conv1a.weight'
+    if name == 'fc8.weight':
+        return 'head.fc8.weight'
     m = re.match(r'^bn7\.(weight|bias|running_mean|running_var)$', name)
     if m:
         return f'backbone.bn7.{m.group(1)}'
@@ -215,6 +219,11 @@ def convert_port(parts, fmt):
             converted[target] = value.float()
     if 'backbone.conv1a.weight' not in converted:
         raise ConversionError(f'no stem conv found in this {fmt} checkpoint')
+    if fmt == 'psa' and unused:
+        raise ConversionError(
+            f'this PSA checkpoint has {len(unused)} tensors of layers the converter does not '
+            'know (PSA\'s resnet38d + resnet38_cls fc8 are converted; anything else would be '
+            'dropped silently, so nothing is written): ' + ', '.join(sorted(unused)))
     if 'head' in parts:
         head, head_unused = convert_iabn_head(
             {k: v.float() for k, v in parts['head'].items()},

@@ -224,3 +224,29 @@ def test_refuses_wrong_files(tmp_path):
     nv_seg['module.final.0.weight'] = torch.zeros(4, 8, 3, 3)
     refused(tmp_path, save(tmp_path, 'cityscapes_best.pth', dict(state_dict=nv_seg)), NV_SEG,
             'NV segmentation checkpoint (DeepWV3Plus')
+
+
+PSA_CAM = osp.join(ROOT, 'configs', 'wider_resnet_wsss',
+                   'wider-resnet38-a1-d8-cam_3rdparty-psa_2xb8-15e_voc12aug-448x448.py')
+
+
+def test_psa_classifier_keeps_fc8_and_refuses_unknown_layers(tmp_path):
+    sd = R.psa_state(R.Random(8))
+    src = save(tmp_path, 'res38_cls.pth', sd)
+    stdout, cfg, ckpt = converted(tmp_path, src, PSA_CAM, subprocess=False)
+    assert 'psa format, psa-a1' in stdout and 'not converted' not in stdout
+    state = torch.load(ckpt, weights_only=True)['state_dict']
+    assert torch.equal(state['head.fc8.weight'], sd['fc8.weight'])
+    worst, what = compare(Wrapped(lambda c, x, s: R.psa_forward(c, x)), sd, cfg, ckpt)
+    assert worst <= 1e-5, worst
+    # into a segmenter fc8 is dropped with a notice naming it
+    stdout, _, _ = converted(tmp_path, src, PSA_SEG, subprocess=False)
+    assert "dropped the source's CAM classifier (1 tensors: head.fc8.weight)" in stdout
+    # SEAM's classifier carries PCM layers the converter does not know: refused, listed
+    seam = dict(sd, **{'f8_3.weight': torch.zeros(4, 8, 1, 1),
+                       'f9.weight': torch.zeros(4, 4, 1, 1)})
+    err = refused(tmp_path, save(tmp_path, 'seam.pth', seam), PSA_CAM)
+    assert 'layers the converter does not know' in err and 'f8_3.weight, f9.weight' in err
+    # PSA's classifier into the ademxapp-eps CAM config: BN eps differs, refused
+    refused(tmp_path, src, PSA_CAM.replace('_3rdparty-psa', ''),
+            'norm_cfg: the source needs BN eps 1e-05, the config has BN eps 1.001e-05')

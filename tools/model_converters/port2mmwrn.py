@@ -18,7 +18,12 @@
 * PSA ``resnet38d`` (ademxapp's A1 renamed, output stride 8, BN eps 1e-5):
   configs/wider_resnet_seg/
   twoconv_wider-resnet38-a1-d8_3rdparty-psa_4xb4-40k_voc12aug-504x504.py
-  (or the FCN / PSPNet A1-D8 configs).
+  (or the FCN / PSPNet A1-D8 configs; PSA's CAM classifier ``fc8`` is dropped
+  there, with a notice). PSA's classifier ``res38_cls.pth`` with ``fc8`` kept:
+  configs/wider_resnet_wsss/
+  wider-resnet38-a1-d8-cam_3rdparty-psa_2xb8-15e_voc12aug-448x448.py.
+  Layers of other PSA-derived networks (SEAM's PCM ``f8_3``, ``f8_4``,
+  ``f9``, ...) are refused, listed.
 
 The format is detected from the names unless given. Model A and A2 have the
 same parameters, so the network comes from what the file is (see above); an
@@ -68,7 +73,7 @@ def convert(src, dst, config, fmt=None, arch=None, plain_bn=False, init_only=Fal
                      '(--plain-bn for a file trained with plain ABN)')
     elif plain_bn:
         notes.append('--plain-bn: BN weights copied as they are')
-    head = 'iabn-deeplabv3' if 'head' in parts else \
+    head = 'iabn-deeplabv3' if 'head' in parts else 'cam' if 'head.fc8.weight' in state else \
         'linear' if any(k.startswith('head.') for k in state) else None
     return convert_and_save(state, unused, cfg, dst, src, source, fmt, source_head=head,
                             notes=notes, init_only=init_only)
