@@ -11,6 +11,8 @@ from mmpretrain.registry import DATASETS
 from tests.seg_utils import ROOT, TINY_BACKBONE, walk_dicts
 
 CLS_CONFIGS = sorted(glob.glob(osp.join(ROOT, 'configs', 'wider_resnet_cls', '*.py')) +
+                     glob.glob(osp.join(ROOT, 'configs', 'wider_resnet_wsss', '*.py')) +
+                     glob.glob(osp.join(ROOT, 'configs', 'demo', 'cam_*.py')) +
                      glob.glob(osp.join(ROOT, 'configs', 'wrn_cifar', '*.py')))
 
 
@@ -36,6 +38,7 @@ def shrink_cls(cfg):
     backbone = cfg.model.backbone
     if backbone.type == 'WiderResNet':
         backbone.update(TINY_BACKBONE)
+        backbone.init_cfg = None  # a full-width initialisation cannot load (the CAM configs)
         cfg.model.head.in_channels = TINY_BACKBONE['channels'][-1][-1]
     else:
         backbone.widen_factor = 1
