@@ -107,7 +107,8 @@ def sbatch(slurm, work, data_root, *args, hooks=(), tasks=1, signal_time=None):
         extra['REQUEUE_SIGNAL_TIME'] = str(signal_time)
     cfg = config(work, data_root, hooks=hooks)
     out = slurm.run('sbatch', '--parsable', '-p', 'debug', f'--ntasks={tasks}',
-                    '--cpus-per-task=1', '--requeue', f'--output={work}/slurm-%j.out', *args,
+                    '--cpus-per-task=1', '--requeue', '--open-mode=append',
+                    f'--output={work}/slurm-%j.out', *args,
                     '--wrap', f'bash tools/slurm_train.sh debug wrn {cfg} {work}', cwd=ROOT,
                     env=env(slurm, **extra))
     return out.stdout.strip().split(';')[0]
