@@ -186,11 +186,11 @@ def test_sigterm_requeue_resumes_bit_identical(slurm, torchrun, data_root, tmp_p
 
 
 def test_time_limit_signal_saves_and_requeues(slurm, torchrun, data_root, tmp_path):
-    """--time=2 with REQUEUE_SIGNAL_TIME=75: SIGUSR1 arrives while the first
+    """--time=2 with REQUEUE_SIGNAL_TIME=60: SIGUSR1 arrives while the first
     run waits in iteration 3; it saves, rank 0 requeues the job, which
     resumes and ends bit-identical."""
     work = str(tmp_path)
-    job = sbatch(slurm, work, data_root, '--time=2', hooks=[WAIT], signal_time=75)
+    job = sbatch(slurm, work, data_root, '--time=2', hooks=[WAIT], signal_time=60)
     info = slurm.wait(job, timeout=400)
     log = job_log(work)
     assert info['JobState'] == 'COMPLETED' and info['Restarts'] == '1', f'{info}\n{log}'
