@@ -2,10 +2,12 @@
 slurmctld and two slurmd on this host, CPU nodes): 1 and 2 tasks, on one node
 and on two, train bit-identically to torchrun's 1 and 2 processes; a batch job
 requeued by ``scontrol requeue``, one signalled by ``scancel --signal=TERM``
-and one reaching its time limit (``REQUEUE=1``: ``srun --signal=USR1@T``) save,
-are requeued, resume and end bit-identical to an uninterrupted run. The demo
-config at tiny width (dropout, random augmentation), OMP_NUM_THREADS=1.
-Skipped, with the reason, where Slurm and munge cannot be installed."""
+and one reaching its time limit (``REQUEUE=1``: SIGUSR1 from the script) save,
+are requeued, resume and end bit-identical to an uninterrupted run. Also
+(without Slurm) SIGTERM to tools/dist_train.sh reaching torchrun's workers.
+The demo config at tiny width (dropout, random augmentation),
+OMP_NUM_THREADS=1. The Slurm tests are skipped, with the reason, where Slurm
+and munge cannot be installed."""
 import os
 import os.path as osp
 import shutil
