@@ -159,3 +159,26 @@ def assert_tensors_equal(a, b, where='checkpoint'):
             assert_tensors_equal(x, y, f'{where}[{i}]')
     else:
         assert a == b, f'{where}: {a!r} != {b!r}'
+
+
+@HOOKS.register_module()
+class WaitForSignalHook(Hook):
+    """At the start of iteration ``at_iter`` of a Slurm job's first run
+    (``SLURM_RESTART_COUNT`` unset or 0), waits up to ``timeout`` s until
+    PreemptionHook has received a signal (sent from outside: scontrol requeue,
+    scancel, a time limit), so that it stops at that iteration."""
+
+    def __init__(self, at_iter, timeout=240):
+        self.at_iter, self.timeout = at_iter, timeout
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        import time
+        from mmwrn.engine.hooks.preemption_hook import PreemptionHook
+        if runner.iter + 1 != self.at_iter or int(os.environ.get('SLURM_RESTART_COUNT', 0)):
+            return
+        hook = next(h for h in runner.hooks if isinstance(h, PreemptionHook))
+        with open(osp.join(runner.work_dir, f'waiting_rank{get_rank()}'), 'w'):
+            pass
+        deadline = time.time() + self.timeout
+        while not hook._requested and time.time() < deadline:
+            time.sleep(0.2)

@@ -2,6 +2,8 @@
 # Distributed training with torchrun: tools/dist_train.sh CONFIG GPUS [train.py flags]
 # PYTHON selects the interpreter (default: python on PATH).
 # NNODES, NODE_RANK, MASTER_ADDR and PORT select the multi-node set-up.
+# torchrun replaces this shell (exec), so a SIGTERM sent to this script's process
+# reaches torchrun, which forwards it to the training processes (they save and stop).
 CONFIG=$1
 GPUS=$2
 NNODES=${NNODES:-1}
@@ -10,6 +12,6 @@ PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
 
 PYTHONPATH="$(dirname "$0")/..":$PYTHONPATH \
-"${PYTHON:-python}" -m torch.distributed.run --nnodes="$NNODES" --node_rank="$NODE_RANK" --master_addr="$MASTER_ADDR" \
+exec "${PYTHON:-python}" -m torch.distributed.run --nnodes="$NNODES" --node_rank="$NODE_RANK" --master_addr="$MASTER_ADDR" \
     --nproc_per_node="$GPUS" --master_port="$PORT" \
     "$(dirname "$0")/train.py" "$CONFIG" --launcher pytorch "${@:3}"

@@ -45,8 +45,9 @@ def parse_args():
                         help='do not validate during training')
     parser.add_argument(
         '--requeue', action='store_true',
-        help='when SIGUSR1 (Slurm --signal=USR1@T) stops training, requeue this '
-        'Slurm batch job (scontrol requeue $SLURM_JOB_ID); use with --resume')
+        help='when SIGUSR1 (sent before the time limit) stops training, or SIGTERM '
+        'while the job is still RUNNING (scancel --signal=TERM), requeue this Slurm '
+        'batch job (scontrol requeue $SLURM_JOB_ID); use with --resume')
     add_launch_args(parser)
     return parse_launch_args(parser)
 

@@ -58,11 +58,13 @@ def find_resume_checkpoint(work_dir):
 
 
 def requeue_slurm_job(stopped):
-    """After training stopped on SIGUSR1 (Slurm's ``--signal=USR1@T`` before
-    the time limit), requeue the Slurm batch job (rank 0 runs ``scontrol
-    requeue $SLURM_JOB_ID``); the requeued job resumes with ``--resume``.
-    Other signals mean preemption (Slurm requeues a preempted job itself when
-    it was submitted with ``--requeue``) or cancellation: no requeue.
+    """After training stopped on a signal, requeue the Slurm batch job (rank 0
+    runs ``scontrol requeue $SLURM_JOB_ID``); the requeued job resumes with
+    ``--resume``. Requeued: after SIGUSR1 (before the time limit, from
+    tools/slurm_train.sh's ``REQUEUE=1`` or Slurm's ``--signal=USR1@T``), and after SIGTERM when the job is still RUNNING (a
+    signal only, ``scancel --signal=TERM``). After a SIGTERM of ``scontrol
+    requeue`` or preemption (Slurm requeues the job itself) or of ``scancel``
+    (cancelled), the job is no longer RUNNING: no requeue.
 
     Args:
         stopped (TrainingPreempted): the exception that stopped training.
@@ -70,14 +72,22 @@ def requeue_slurm_job(stopped):
     Returns:
         bool: False when a requeue was due and failed.
     """
-    if stopped.signal != signal.SIGUSR1 or not is_main_process():
+    if stopped.signal not in (signal.SIGUSR1, signal.SIGTERM) or not is_main_process():
         return True
     job = os.environ.get('SLURM_JOB_ID')
     if not job:
+        if stopped.signal == signal.SIGTERM:
+            return True
         print_log('--requeue: SLURM_JOB_ID is not set (not a Slurm job): not requeued',
                   logger='current', level=logging.ERROR)
         return False
     try:
+        if stopped.signal == signal.SIGTERM:
+            state = _job_state(job)
+            if state != 'RUNNING':
+                print_log(f'--requeue: SIGTERM and Slurm job {job} is {state}: left to Slurm',
+                          logger='current')
+                return True
         out = subprocess.run(['scontrol', 'requeue', job], capture_output=True, text=True)
     except FileNotFoundError:
         print_log('--requeue: scontrol is not on PATH: not requeued', logger='current',
@@ -90,3 +100,12 @@ def requeue_slurm_job(stopped):
     print_log(f'requeued Slurm job {job}; it resumes from {stopped.checkpoint}',
               logger='current')
     return True
+
+
+def _job_state(job):
+    """The JobState ``scontrol show job`` reports (e.g. RUNNING, REQUEUED,
+    CANCELLED), '' when it cannot be read."""
+    out = subprocess.run(['scontrol', 'show', 'job', '-o', job], capture_output=True,
+                         text=True).stdout
+    states = [kv.split('=', 1)[1] for kv in out.split() if kv.startswith('JobState=')]
+    return states[0] if states else ''

@@ -49,6 +49,7 @@ def setup_cfg(cfg, args, mode):
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(cfg.filename))[0])
+    _no_persistent_workers_without_workers(cfg)
     _use_gloo_without_cuda(cfg)
     if mode == 'train':
         _setup_train(cfg, args)
@@ -56,6 +57,18 @@ def setup_cfg(cfg, args, mode):
         cfg.load_from = args.checkpoint
         _setup_test(cfg, args, host)
     return cfg
+
+
+def _no_persistent_workers_without_workers(cfg):
+    """``num_workers=0`` with ``persistent_workers=True`` (the configs' value)
+    makes torch's DataLoader raise: turn persistent workers off, so that
+    ``--cfg-options train_dataloader.num_workers=0`` alone shrinks a run."""
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg.get(key)
+        if isinstance(loader, dict) and loader.get('num_workers') == 0 \
+                and loader.get('persistent_workers'):
+            loader['persistent_workers'] = False
+            print_log(f'{key}: num_workers=0, so persistent_workers=False', 'current')
 
 
 # mmcv's synchronised BNs (torch's nn.SyncBatchNorm and mmcv.ops'), CUDA only,
@@ -105,13 +118,63 @@ def replace_sync_bn(obj):
     return replaced
 
 
+def slurm_dist_env(environ=None):
+    """torch.distributed's env:// variables for a task of a Slurm job step,
+    from Slurm's own: RANK (SLURM_PROCID), WORLD_SIZE (SLURM_NTASKS),
+    LOCAL_RANK (SLURM_LOCALID) and MASTER_ADDR, the step's first host
+    (``scontrol show hostnames``), unless already set; MASTER_PORT as set, else
+    29500 (as mmengine's Slurm launcher). Returns the variables."""
+    import subprocess
+    env = os.environ if environ is None else environ
+    missing = [k for k in ('SLURM_PROCID', 'SLURM_NTASKS') if k not in env]
+    if missing:
+        raise RuntimeError(f'--launcher slurm: {", ".join(missing)} not set: run it under srun '
+                           '(tools/slurm_train.sh), not directly')
+    nodes = (env.get('SLURM_STEP_NODELIST') or env.get('SLURM_JOB_NODELIST')
+             or env.get('SLURM_NODELIST'))
+    out = dict(RANK=env['SLURM_PROCID'], WORLD_SIZE=env['SLURM_NTASKS'],
+               LOCAL_RANK=env.get('SLURM_LOCALID', '0'),
+               MASTER_PORT=env.get('MASTER_PORT', '29500'))
+    if env.get('MASTER_ADDR'):
+        out['MASTER_ADDR'] = env['MASTER_ADDR']
+    else:
+        hosts = subprocess.run(['scontrol', 'show', 'hostnames', nodes], capture_output=True,
+                               text=True)
+        if hosts.returncode or not hosts.stdout.split():
+            raise RuntimeError(f'--launcher slurm: `scontrol show hostnames {nodes}` failed: '
+                               f'{hosts.stderr.strip()}')
+        out['MASTER_ADDR'] = _node_address(hosts.stdout.split()[0])
+    env.update(out)
+    return out
+
+
+def _node_address(node):
+    """``node`` when it resolves, else its NodeAddr in Slurm's configuration
+    (a NodeName need not be a host name)."""
+    import socket
+    import subprocess
+    try:
+        socket.gethostbyname(node)
+        return node
+    except OSError:
+        pass
+    out = subprocess.run(['scontrol', 'show', 'node', '-o', node], capture_output=True,
+                         text=True).stdout
+    addrs = [kv.split('=', 1)[1] for kv in out.split() if kv.startswith('NodeAddr=')]
+    return addrs[0] if addrs else node
+
+
 def init_cpu_distributed(cfg):
-    """mmengine's pytorch launcher calls ``torch.cuda.set_device``, which fails
-    without a GPU. There, start the process group ourselves (torchrun's env://
-    variables); the Runner then uses it."""
+    """mmengine's pytorch and slurm launchers call ``torch.cuda.set_device``,
+    which fails without a GPU. There, start the process group ourselves
+    (torchrun's env:// variables; under Slurm set from Slurm's, see
+    :func:`slurm_dist_env`); the Runner then uses it."""
     import torch.distributed as dist
-    if cfg.launcher != 'pytorch' or torch.cuda.is_available() or dist.is_initialized():
+    if cfg.launcher not in ('pytorch', 'slurm') or torch.cuda.is_available() \
+            or dist.is_initialized():
         return
+    if cfg.launcher == 'slurm':
+        slurm_dist_env()
     dist.init_process_group(backend=cfg.env_cfg.dist_cfg.get('backend', 'gloo'))
 
 

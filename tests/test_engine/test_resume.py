@@ -42,7 +42,7 @@ def test_resume_checkpoint(tmp_path):
         find_resume_checkpoint(work)
 
 
-def test_requeue_only_after_sigusr1(monkeypatch):
+def test_requeue_without_a_slurm_job(monkeypatch):
     monkeypatch.delenv('SLURM_JOB_ID', raising=False)
     assert requeue_slurm_job(TrainingPreempted(signal.SIGTERM, 'x.pth'))  # not due
     assert not requeue_slurm_job(TrainingPreempted(signal.SIGUSR1, 'x.pth'))  # no job id

@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 import torch
 from mmengine.config import Config
 
@@ -133,3 +134,37 @@ def test_replace_sync_bn_everywhere_in_the_model():
     assert model['decode_head'][1]['norm_cfg']['type'] == 'BN'
     assert model['neck']['norm_cfg']['type'] == 'mmwrn.SyncBN'
     assert replace_sync_bn(model) == []
+
+
+def test_readme_shrink_recipe_turns_persistent_workers_off():
+    """README "Shrinking a run": num_workers=0 alone, on a config with
+    persistent_workers=True (torch's DataLoader refuses the pair)."""
+    import argparse
+    from mmwrn.utils.launch import add_launch_args, setup_cfg
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--work-dir')
+    parser.add_argument('--resume', default=None)
+    for flag in ('--amp', '--auto-scale-lr', '--no-validate'):
+        parser.add_argument(flag, action='store_true')
+    add_launch_args(parser)
+    args = parser.parse_args(['--cfg-options', 'train_dataloader.num_workers=0',
+                              'train_cfg.max_iters=20', 'param_scheduler.0.end=20'])
+    cfg = Config.fromfile(DEMO)
+    assert cfg.train_dataloader.persistent_workers and cfg.train_dataloader.num_workers > 0
+    cfg = setup_cfg(cfg, args, mode='train')
+    loader = cfg.train_dataloader
+    assert loader.num_workers == 0 and loader.persistent_workers is False
+    assert cfg.train_cfg.max_iters == 20 and cfg.param_scheduler[0].end == 20
+    torch.utils.data.DataLoader([0], num_workers=loader.num_workers,
+                                persistent_workers=loader.persistent_workers)
+
+
+def test_slurm_dist_env_from_slurm_variables():
+    from mmwrn.utils.launch import slurm_dist_env
+    env = dict(SLURM_PROCID='3', SLURM_NTASKS='4', SLURM_LOCALID='1', MASTER_ADDR='10.0.0.7',
+               SLURM_STEP_NODELIST='n[1-2]')
+    assert slurm_dist_env(env) == dict(RANK='3', WORLD_SIZE='4', LOCAL_RANK='1',
+                                       MASTER_PORT='29500', MASTER_ADDR='10.0.0.7')
+    assert env['RANK'] == '3'
+    with pytest.raises(RuntimeError, match='SLURM_PROCID not set: run it under srun'):
+        slurm_dist_env(dict(SLURM_NTASKS='2'))
