@@ -49,6 +49,7 @@ from mmwrn.converters.ports import (FORMATS, IABN_EPS, convert_port,  # noqa: E4
 
 def convert(src, dst, config, fmt=None, arch=None, plain_bn=False, init_only=False,
             cfg_options=None):
+    check_output(dst, [src, config if isinstance(config, str) else config.filename])
     cfg = config if isinstance(config, Config) else Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
@@ -61,6 +62,7 @@ def convert(src, dst, config, fmt=None, arch=None, plain_bn=False, init_only=Fal
     state, unused = convert_port(parts, fmt)
     print(f'{src}: {fmt} format, {source}' + (' (Vistas snapshot: body, head, cls)'
                                               if snapshot else ''))
+from mmwrn.utils.outputs import OutputError, check_output  # noqa: E402
     notes = []
     if fmt == 'iabn' and not plain_bn:
         n = fold_inplace_abn(state)
@@ -93,7 +95,7 @@ def main():
     try:
         convert(args.src, args.dst, args.config, args.format, args.arch, args.plain_bn,
                 args.init_only, args.cfg_options)
-    except (ConversionError, FileNotFoundError) as e:
+    except (ConversionError, FileNotFoundError, OutputError) as e:
         sys.exit(f'error: {e}')
 
 
