@@ -45,6 +45,7 @@ from mmwrn.checkpoint import safe_load  # noqa: E402
 from mmwrn.converters import ConversionError, convert_and_save  # noqa: E402
 from mmwrn.converters.ports import (FORMATS, IABN_EPS, convert_port,  # noqa: E402
                                     fold_inplace_abn, identify, read_checkpoint)
+from mmwrn.utils.outputs import OutputError, check_output  # noqa: E402
 
 
 def convert(src, dst, config, fmt=None, arch=None, plain_bn=False, init_only=False,
@@ -62,7 +63,6 @@ def convert(src, dst, config, fmt=None, arch=None, plain_bn=False, init_only=Fal
     state, unused = convert_port(parts, fmt)
     print(f'{src}: {fmt} format, {source}' + (' (Vistas snapshot: body, head, cls)'
                                               if snapshot else ''))
-from mmwrn.utils.outputs import OutputError, check_output  # noqa: E402
     notes = []
     if fmt == 'iabn' and not plain_bn:
         n = fold_inplace_abn(state)
