@@ -2,7 +2,6 @@
 replaced atomically (a temporary file in the target folder, then a rename), and
 a failure names the path and the reason."""
 import io
-import os
 import os.path as osp
 
 from mmwrn.engine.atomic_backend import atomic_write
@@ -56,13 +55,3 @@ def save_torch(obj, out, inputs=()):
     write_bytes(data, out)
     return data
 
-
-def check_writable_dir(path):
-    """Raise :class:`OutputError` when the folder ``path`` cannot be created or
-    written to (checked before any work is done)."""
-    try:
-        os.makedirs(path, exist_ok=True)
-    except OSError as e:
-        raise OutputError(f'cannot create the folder {path}: {e.strerror or e}') from None
-    if not os.access(path, os.W_OK | os.X_OK):
-        raise OutputError(f'cannot write into the folder {path}: permission denied')

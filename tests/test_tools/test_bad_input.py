@@ -327,7 +327,8 @@ def test_constructor_messages(build, kwargs, exc, words):
     from mmwrn.models.backbones.wider_resnet import WiderResNet
     from mmwrn.models.decode_heads.two_conv_head import TwoConvHead
     from mmwrn.models.losses.bootstrapped_ce_loss import BootstrappedCrossEntropyLoss
-    cls = locals()[build]
+    cls = {c.__name__: c for c in (WiderResNet, WideResNet_CIFAR, TwoConvHead,
+                                   BootstrappedCrossEntropyLoss)}[build]
     if build == 'WiderResNet' and not {'channels', 'width_multiplier'} & set(kwargs):
         kwargs = dict(TINY_WIDER, **kwargs)
     with pytest.raises(exc) as info:

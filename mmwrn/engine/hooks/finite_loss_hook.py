@@ -72,7 +72,8 @@ class FiniteLossHook(Hook):
             where += f' (epoch {runner.epoch + 1})'
         parts = []
         if bad_losses:
-            parts.append('non-finite loss (' + ', '.join(f'{k}={v}' for k, v in bad_losses.items()) + ')')
+            terms = ', '.join(f'{k}={v}' for k, v in bad_losses.items())
+            parts.append(f'non-finite loss ({terms})')
         if bad_tensors:
             more = f' and {len(bad_tensors) - 3} more' if len(bad_tensors) > 3 else ''
             parts.append(f'{len(bad_tensors)} non-finite weights/statistics after the step '

@@ -204,7 +204,8 @@ class WiderResNet(BaseBackbone):
         for i, rate in enumerate(drop_rates):
             check_number(f'drop_rates[{i}] (level {LEVEL_NAMES[i]})', rate, float, 0, 1,
                          high_open=True)
-        check_choice('pool_padding', pool_padding, (0, 1), note=' (0 or 1 pixels of max-pool padding)')
+        check_choice('pool_padding', pool_padding, (0, 1),
+                     note=' (0 or 1 pixels of max-pool padding)')
         check_number('frozen_stages', frozen_stages, int)  # its range: below
         check_bool('norm_eval', norm_eval)
         check_cfg('conv_cfg', conv_cfg)
