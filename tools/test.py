@@ -12,7 +12,8 @@ Label values outside the classes stop it too (mmwrn.LabelRangeHook in the
 shipped configs).
 
 --out: for segmentation a directory for the predicted label maps (mmseg);
-for classification a pickle file of the predictions (mmpretrain).
+for classification a pickle file of the predictions (mmpretrain). It may not be
+the config, the checkpoint or a folder of the test dataset.
 """
 import argparse
 import os.path as osp
@@ -29,6 +30,7 @@ import mmwrn  # noqa: E402,F401
 from mmwrn.checkpoint import (CheckpointMismatchError,  # noqa: E402
                               CorruptCheckpointError, check_checkpoint_fits)
 from mmwrn.engine import LabelRangeError  # noqa: E402
+from mmwrn.utils.outputs import OutputError  # noqa: E402
 from mmwrn.utils.launch import (add_launch_args, init_cpu_distributed,  # noqa: E402
                                 parse_launch_args, setup_cfg)
 
@@ -54,8 +56,8 @@ def parse_args():
 def main():
     args = parse_args()
     cfg = Config.fromfile(args.config)
-    cfg = setup_cfg(cfg, args, mode='test')
     try:
+        cfg = setup_cfg(cfg, args, mode='test')
         checkpoint = CheckpointLoader.load_checkpoint(args.checkpoint, map_location='cpu')
         init_cpu_distributed(cfg)
         runner = (Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg))
@@ -64,7 +66,7 @@ def main():
         del checkpoint
         runner.test()
     except (FileNotFoundError, CorruptCheckpointError, pickle.UnpicklingError,
-            CheckpointMismatchError, LabelRangeError) as e:
+            CheckpointMismatchError, LabelRangeError, OutputError) as e:
         sys.exit(f'error: {e}')
 
 

@@ -191,6 +191,18 @@ def test_test_tool_refuses_a_checkpoint_that_does_not_fit(seg, how):
         assert miou(out)
 
 
+def test_test_tool_refuses_to_write_predictions_over_the_dataset(seg):
+    labels = osp.join(seg['data_root'], 'SegmentationClass')
+    before = hashes(seg['data_root'])
+    out = run('tools/test.py', seg['cfg'], seg['ckpt'], '--work-dir', seg['tmp'] / 'out',
+              '--out', labels)
+    assert_clean_failure(out, f'--out {labels} is the test dataset\'s folder')
+    out = run('tools/test.py', seg['cfg'], seg['ckpt'], '--work-dir', seg['tmp'] / 'out',
+              '--out', seg['ckpt'])
+    assert_clean_failure(out, 'is the input', seg['ckpt'])
+    assert hashes(seg['data_root']) == before
+
+
 # 3. Label values outside the classes
 
 @pytest.fixture(scope='module')
