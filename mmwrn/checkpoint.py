@@ -19,6 +19,10 @@ and scalars). Importing mmwrn registers, through mmengine's public
   :class:`CorruptCheckpointError` for a truncated or corrupt file, and a
   ``FileNotFoundError`` that says how to make the file when it is a checkpoint
   of mmwrn's model zoo (:func:`mmwrn.model_zoo.missing_checkpoint_hint`).
+
+:func:`check_checkpoint_fits` refuses a checkpoint whose weights do not fit a
+model (missing, unexpected, other shapes), which mmengine loads with a warning:
+tools/test.py and tools/demo/image_demo.py call it (``--allow-partial-checkpoint``).
 """
 import _compat_pickle
 import collections
