@@ -19,9 +19,14 @@ and scalars). Importing mmwrn registers, through mmengine's public
   :class:`CorruptCheckpointError` for a truncated or corrupt file, and a
   ``FileNotFoundError`` that says how to make the file when it is a checkpoint
   of mmwrn's model zoo (:func:`mmwrn.model_zoo.missing_checkpoint_hint`).
+
+:func:`check_checkpoint_fits` refuses a checkpoint whose weights do not fit a
+model (missing, unexpected, other shapes), which mmengine loads with a warning:
+tools/test.py and tools/demo/image_demo.py call it (``--allow-partial-checkpoint``).
 """
 import _compat_pickle
 import collections
+import logging
 import os
 import os.path as osp
 import pickle
@@ -243,3 +248,63 @@ def install():
     CheckpointLoader.register_scheme(prefixes='', loader=_load_from_local, force=True)
     CheckpointLoader.register_scheme(prefixes=('http://', 'https://'), loader=_load_from_http,
                                      force=True)
+
+
+class CheckpointMismatchError(RuntimeError):
+    """A checkpoint whose weights do not match the model it is loaded into."""
+
+
+def checkpoint_mismatch(model, state_dict):
+    """Compare ``state_dict`` (a checkpoint's, ``module.`` prefixes removed as
+    mmengine's loader removes them) with ``model`` (a model wrapper or a TTA
+    model is unwrapped, as mmengine does). Returns ``(missing, unexpected,
+    mismatched)``: sorted key lists, mismatched as ``'key: checkpoint (shape),
+    model (shape)'``. BN ``num_batches_tracked`` counters are not required."""
+    from mmengine.model import BaseTTAModel, is_model_wrapper
+    while is_model_wrapper(model) or isinstance(model, BaseTTAModel):
+        model = model.module
+    target = model.state_dict()
+    source = {re.sub(r'^module\.', '', k): v for k, v in state_dict.items()}
+    # BN batch counters: mmengine loads a checkpoint without them (converted ones)
+    missing = sorted(k for k in set(target) - set(source)
+                     if not k.endswith('num_batches_tracked'))
+    unexpected = sorted(set(source) - set(target))
+    mismatched = [f'{k}: checkpoint {tuple(v.shape)}, model {tuple(target[k].shape)}'
+                  for k, v in sorted(source.items())
+                  if k in target and hasattr(v, 'shape') and v.shape != target[k].shape]
+    return missing, unexpected, mismatched
+
+
+def check_checkpoint_fits(model, checkpoint, filename, allow_partial=False, flag=None,
+                          shown=5):
+    """Raise :class:`CheckpointMismatchError` when ``checkpoint`` (loaded from
+    ``filename``) has missing, unexpected or differently shaped weights for
+    ``model``, listing the first ``shown`` keys of each kind; with
+    ``allow_partial`` log the same as a warning instead. ``flag`` is the
+    opt-in the message names (e.g. a command-line flag)."""
+    state_dict = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint, dict) \
+        else None
+    if not isinstance(state_dict, dict):
+        raise CheckpointMismatchError(f'{filename} holds no state dict '
+                                      f'(a {type(checkpoint).__name__})')
+    missing, unexpected, mismatched = checkpoint_mismatch(model, state_dict)
+    if not (missing or unexpected or mismatched):
+        return
+    parts = []
+    for title, keys in (('missing from the checkpoint', missing),
+                        ('in the checkpoint but not in the model', unexpected),
+                        ('with a different shape', mismatched)):
+        if keys:
+            more = f'\n    ... and {len(keys) - shown} more' if len(keys) > shown else ''
+            parts.append(f'  {len(keys)} weights {title}:\n    ' + '\n    '.join(keys[:shown])
+                         + more)
+    message = (f'{filename} does not match the model (wrong config or wrong file?):\n'
+               + '\n'.join(parts))
+    if allow_partial:
+        print_log(message + '\nloaded anyway (partial checkpoint allowed): those weights '
+                  'keep their initialisation; results are not the checkpoint\'s',
+                  'current', level=logging.WARNING)
+        return
+    raise CheckpointMismatchError(
+        message + f'\nResults from it would be wrong. {flag or "allow_partial=True"} loads it '
+        'anyway (those weights keep their random initialisation).')

@@ -10,6 +10,11 @@ Every run is exact and preemptible (README, "Resuming and preemption"): the
 config gets mmwrn's RNGStateHook and PreemptionHook unless it has them, so
 checkpoints carry the random number state and SIGTERM / SIGUSR1 save a
 checkpoint at the current iteration and stop with exit status 0.
+
+The shipped configs stop training with a clear error (exit status 1, no
+traceback) at a NaN/inf loss or weight, before that iteration's checkpoint is
+written (mmwrn.FiniteLossHook), and on label values outside the classes
+(mmwrn.LabelRangeHook); see configs/_base_/guards.py.
 """
 import argparse
 import os.path as osp
@@ -22,8 +27,9 @@ from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import mmwrn  # noqa: E402,F401  (registers models and hooks, safe checkpoints)
-from mmwrn.engine import (TrainingPreempted, add_resume_hooks,  # noqa: E402
-                          find_resume_checkpoint, requeue_slurm_job)
+from mmwrn.engine import (LabelRangeError, NonFiniteLossError,  # noqa: E402
+                          TrainingPreempted, add_resume_hooks, find_resume_checkpoint,
+                          requeue_slurm_job)
 from mmwrn.utils.launch import (add_launch_args, init_cpu_distributed,  # noqa: E402
                                 parse_launch_args, setup_cfg)
 
@@ -67,6 +73,8 @@ def main():
         if args.requeue and not requeue_slurm_job(stopped):
             sys.exit(1)
         raise
+    except (NonFiniteLossError, LabelRangeError) as e:
+        sys.exit(f'error: {e}')
 
 
 if __name__ == '__main__':

@@ -9,5 +9,6 @@ _base_ = [
     '../_base_/datasets/imagenet_bs64_wider-resnet.py',
     '../_base_/schedules/imagenet_bs256_nesterov-linear-90e.py',
     'mmpretrain::_base_/default_runtime.py',
+    '../_base_/guards.py',
 ]
 model = dict(backbone=dict(depth=16, variant='a1'))

@@ -10,6 +10,7 @@ _base_ = [
     '../_base_/datasets/imagenet_bs64_wider-resnet.py',
     '../_base_/schedules/imagenet_bs256_nesterov-linear-90e.py',
     'mmpretrain::_base_/default_runtime.py',
+    '../_base_/guards.py',
 ]
 # pool_padding=0: as ademxapp trained Model A (its released weights need it)
 model = dict(backbone=dict(depth=38, variant='a', pool_padding=0))

@@ -18,6 +18,7 @@ _base_ = [
     '../_base_/models/deeplabv3_wider-resnet38-a2-d8.py',
     'mmseg::_base_/datasets/mapillary_v1_65.py',
     'mmseg::_base_/default_runtime.py',
+    '../_base_/guards.py',
     'mmseg::_base_/schedules/schedule_80k.py',
 ]
 crop_size = (512, 1024)

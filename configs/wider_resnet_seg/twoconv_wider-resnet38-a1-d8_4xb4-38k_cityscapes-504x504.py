@@ -14,6 +14,7 @@ _base_ = [
     '../_base_/models/twoconv_wider-resnet38-a1-d8.py',
     '../_base_/datasets/cityscapes_wider-resnet-504x504.py',
     'mmseg::_base_/default_runtime.py',
+    '../_base_/guards.py',
     '../_base_/schedules/paper_sgd_40k.py',
 ]
 crop_size = (504, 504)

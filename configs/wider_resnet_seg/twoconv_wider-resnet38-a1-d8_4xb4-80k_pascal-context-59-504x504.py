@@ -13,6 +13,7 @@ _base_ = [
     '../_base_/models/twoconv_wider-resnet38-a1-d8.py',
     '../_base_/datasets/pascal_context_59_wider-resnet-504x504.py',
     'mmseg::_base_/default_runtime.py',
+    '../_base_/guards.py',
     '../_base_/schedules/paper_sgd_40k.py',
 ]
 crop_size = (504, 504)

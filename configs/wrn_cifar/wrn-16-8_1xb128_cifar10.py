@@ -7,6 +7,7 @@ _base_ = [
     '../_base_/datasets/cifar10_bs128_wrn.py',
     '../_base_/schedules/cifar_bs128_wrn-200e.py',
     'mmpretrain::_base_/default_runtime.py',
+    '../_base_/guards.py',
 ]
 model = dict(
     backbone=dict(depth=16, widen_factor=8, drop_rate=0),

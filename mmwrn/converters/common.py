@@ -2,12 +2,13 @@
 converted state dict against the model a config builds, report what does not
 match, and write a checkpoint that the hosts' APIs load, with its source in
 ``meta``."""
-import os
 import os.path as osp
 
 import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
+
+from mmwrn.utils.outputs import save_torch
 
 from .architecture import check_architecture, describe_source, mismatch_message
 
@@ -99,6 +100,9 @@ def convert_and_save(state_dict, unused, config, out, src, source, fmt, source_h
       or a missing backbone tensor is an error, as is a missing tensor of a
       converted head. Other missing tensors (a head the source does not have)
       keep their initialisation and are listed.
+
+    ``out`` is written atomically and may not be ``src`` or the config
+    (:class:`mmwrn.utils.outputs.OutputError`, naming the path and reason).
     """
     model, cfg = build_model(config)
     kind = 'segmentor' if hasattr(model, 'decode_head') else 'classifier'
@@ -157,7 +161,7 @@ def convert_and_save(state_dict, unused, config, out, src, source, fmt, source_h
                                         for s, n, h in problems]
     meta = dict(dataset_meta=dataset_meta(cfg), converted_from=converted_from,
                 config=osp.basename(cfg.filename))
-    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
-    torch.save({'state_dict': model.state_dict(), 'meta': meta}, out)
+    save_torch({'state_dict': model.state_dict(), 'meta': meta}, out,
+               inputs=(src, cfg.filename))
     print(f'wrote {out}: {len(state_dict)} tensors from {src}')
     return out

@@ -241,6 +241,42 @@ def check_start_checkpoints(cfg):
         raise SystemExit(f'{cfg.filename}: cannot start training:\n' + '\n'.join(problems))
 
 
+def dataset_folders(node):
+    """The folders a dataset config reads (``data_root`` and each
+    ``data_prefix`` under it), nested datasets included."""
+    folders = []
+    if isinstance(node, dict):
+        root = node.get('data_root') or ''
+        if isinstance(root, str) and root:
+            folders.append(root)
+        prefix = node.get('data_prefix') or {}
+        for value in (prefix.values() if isinstance(prefix, dict) else [prefix]):
+            if isinstance(value, str) and value:
+                folders.append(osp.join(root, value))
+        for value in node.values():
+            if isinstance(value, (dict, list, tuple)):
+                folders += dataset_folders(value)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            folders += dataset_folders(value)
+    return folders
+
+
+def check_test_out(cfg, args):
+    """``--out`` may not be the config, the checkpoint, or a folder of the test
+    dataset (mmseg writes predicted label maps named like the ground truth's
+    into it): :class:`mmwrn.utils.outputs.OutputError`."""
+    from mmwrn.utils.outputs import OutputError, same_file
+    for path in (cfg.filename, args.checkpoint):
+        if same_file(args.out, path):
+            raise OutputError(f'--out {args.out} is the input {path}: refusing to overwrite '
+                              'an input; give another output path')
+    for folder in dataset_folders(cfg.get('test_dataloader', {}).get('dataset', {})):
+        if same_file(args.out, folder):
+            raise OutputError(f'--out {args.out} is the test dataset\'s folder {folder}: the '
+                              'predictions would overwrite its files; give another folder')
+
+
 def _setup_test(cfg, args, host):
     if args.show or args.show_dir:
         hooks = cfg.get('default_hooks', {})
@@ -259,6 +295,7 @@ def _setup_test(cfg, args, host):
         if args.show:
             vis.update(show=True, wait_time=args.wait_time)
     if args.out:
+        check_test_out(cfg, args)
         if host == 'mmseg':
             cfg.test_evaluator['output_dir'] = args.out
             cfg.test_evaluator['keep_results'] = True

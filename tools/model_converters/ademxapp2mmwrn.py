@@ -36,11 +36,13 @@ from mmengine.config import Config, DictAction  # noqa: E402
 from mmwrn.converters import (ConversionError, NDArrayFileError,  # noqa: E402
                               convert_ademxapp, convert_and_save, load_ndarray_list)
 from mmwrn.converters.ademxapp import identify_ademxapp  # noqa: E402
+from mmwrn.utils.outputs import OutputError, check_output  # noqa: E402
 
 SOURCE_HEAD = {'classifier': 'linear', 'segmentor': 'twoconv'}
 
 
 def convert(src, dst, config, arch=None, init_only=False, cfg_options=None):
+    check_output(dst, [src, config if isinstance(config, str) else config.filename])
     cfg = config if isinstance(config, Config) else Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
@@ -65,7 +67,7 @@ def main():
     args = parser.parse_args()
     try:
         convert(args.src, args.dst, args.config, args.arch, args.init_only, args.cfg_options)
-    except (ConversionError, NDArrayFileError, FileNotFoundError) as e:
+    except (ConversionError, NDArrayFileError, FileNotFoundError, OutputError) as e:
         sys.exit(f'error: {e}')
 
 

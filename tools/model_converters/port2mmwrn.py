@@ -50,10 +50,12 @@ from mmwrn.checkpoint import safe_load  # noqa: E402
 from mmwrn.converters import ConversionError, convert_and_save  # noqa: E402
 from mmwrn.converters.ports import (FORMATS, IABN_EPS, convert_port,  # noqa: E402
                                     fold_inplace_abn, identify, read_checkpoint)
+from mmwrn.utils.outputs import OutputError, check_output  # noqa: E402
 
 
 def convert(src, dst, config, fmt=None, arch=None, plain_bn=False, init_only=False,
             cfg_options=None):
+    check_output(dst, [src, config if isinstance(config, str) else config.filename])
     cfg = config if isinstance(config, Config) else Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
@@ -98,7 +100,7 @@ def main():
     try:
         convert(args.src, args.dst, args.config, args.format, args.arch, args.plain_bn,
                 args.init_only, args.cfg_options)
-    except (ConversionError, FileNotFoundError) as e:
+    except (ConversionError, FileNotFoundError, OutputError) as e:
         sys.exit(f'error: {e}')
 
 

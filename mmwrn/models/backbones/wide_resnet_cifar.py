@@ -13,6 +13,7 @@ from mmcv.cnn import build_activation_layer, build_conv_layer, build_norm_layer
 
 from mmwrn.registry import register_model
 from ..utils import PreActResidualUnit
+from ..utils.args import check_bool, check_cfg, check_number, got
 from ..utils.preact_unit import check_with_cp
 from .base_backbone import BaseBackbone
 
@@ -81,13 +82,30 @@ class WideResNet_CIFAR(BaseBackbone):
                  pretrained: Optional[str] = None,
                  init_cfg=None):
         super().__init__(pretrained=pretrained, init_cfg=init_cfg)
-        if not isinstance(depth, int) or depth < 10 or (depth - 4) % 6:
+        if isinstance(depth, bool) or not isinstance(depth, int):
+            raise TypeError(f'depth must be an int 6n + 4 with n >= 1 (10, 16, 22, 28, 40, '
+                            f'...), got {got(depth)}')
+        if depth < 10 or (depth - 4) % 6:
             raise ValueError(f'WRN depth must be 6n + 4 with n >= 1 (10, 16, 22, 28, '
                              f'40, ...), got {depth}')
-        if not isinstance(widen_factor, int) or widen_factor < 1:
+        if isinstance(widen_factor, bool) or not isinstance(widen_factor, int):
+            raise TypeError(f'widen_factor must be a positive int, got {got(widen_factor)}')
+        if widen_factor < 1:
             raise ValueError(f'widen_factor must be a positive int, got {widen_factor}')
-        if isinstance(out_indices, int):
+        check_number('drop_rate', drop_rate, float, 0, 1, high_open=True)
+        check_number('in_channels', in_channels, int, 1)
+        check_number('stem_channels', stem_channels, int, 1)
+        check_number('frozen_stages', frozen_stages, int)  # its range: below
+        check_bool('norm_eval', norm_eval)
+        check_cfg('conv_cfg', conv_cfg)
+        check_cfg('norm_cfg', norm_cfg, optional=False)
+        check_cfg('act_cfg', act_cfg)
+        if isinstance(out_indices, int) and not isinstance(out_indices, bool):
             out_indices = (out_indices, )
+        if isinstance(out_indices, (str, bytes)) or not isinstance(out_indices, Sequence) \
+                or any(isinstance(i, bool) or not isinstance(i, int) for i in out_indices):
+            raise TypeError(f'out_indices must be an int or a sequence of ints, 0 (stem) .. 3 '
+                            f'or -4 .. -1, got {got(out_indices)}')
         if len(out_indices) == 0 or any(i not in range(-4, 4) for i in out_indices):
             raise ValueError(f'out_indices must be a non-empty sequence of 0 (stem) .. 3 '
                              f'(last group after the final norm) or -4 .. -1, '

@@ -9,6 +9,8 @@ from mmcv.cnn import build_activation_layer, build_conv_layer, build_norm_layer
 
 from mmwrn.registry import register_model
 from ..utils import PreActResidualUnit
+from ..utils.args import (check_bool, check_cfg, check_choice, check_number,
+                          check_sequence, got)
 from ..utils.norm_act_recompute import act_keeping_mask
 from ..utils.preact_unit import UNIT_KERNELS, check_with_cp
 from ..utils.recompute import needs_grad, recompute
@@ -190,22 +192,25 @@ class WiderResNet(BaseBackbone):
                  init_cfg=None):
         super().__init__(pretrained=pretrained, init_cfg=init_cfg)
         num_units = self._resolve_units(depth, num_units)
+        check_number('in_channels', in_channels, int, 1)
+        check_number('stem_channels', stem_channels, int, 1)
         stem_channels, channels = self._resolve_channels(
             stem_channels, channels, width_multiplier)
-        if variant not in self.downsample_settings:
-            raise KeyError(f'invalid variant {variant!r} for WiderResNet; valid: '
-                           f'{tuple(self.downsample_settings)}')
-        if output_stride not in self.dilated_levels:
-            raise ValueError(f'output_stride must be one of '
-                             f'{tuple(self.dilated_levels)}, got {output_stride}')
-        if dilation_rule not in DILATION_RULES:
-            raise ValueError(f'dilation_rule must be one of {DILATION_RULES}, '
-                             f'got {dilation_rule!r}')
-        if len(drop_rates) != 6:
-            raise ValueError(f'drop_rates needs one rate per level B2-B7 (6), '
-                             f'got {tuple(drop_rates)}')
-        if pool_padding not in (0, 1):
-            raise ValueError(f'pool_padding must be 0 or 1, got {pool_padding}')
+        check_choice('variant', variant, tuple(self.downsample_settings), KeyError)
+        check_choice('output_stride', output_stride, tuple(self.dilated_levels))
+        check_choice('dilation_rule', dilation_rule, DILATION_RULES)
+        check_sequence('drop_rates', drop_rates, 6, float,
+                       'one rate in [0, 1) per level B2-B7')
+        for i, rate in enumerate(drop_rates):
+            check_number(f'drop_rates[{i}] (level {LEVEL_NAMES[i]})', rate, float, 0, 1,
+                         high_open=True)
+        check_choice('pool_padding', pool_padding, (0, 1),
+                     note=' (0 or 1 pixels of max-pool padding)')
+        check_number('frozen_stages', frozen_stages, int)  # its range: below
+        check_bool('norm_eval', norm_eval)
+        check_cfg('conv_cfg', conv_cfg)
+        check_cfg('norm_cfg', norm_cfg, optional=False)
+        check_cfg('act_cfg', act_cfg)
         check_with_cp(with_cp)  # also where no unit is built (out_indices=(0, ))
         self.out_indices = self._resolve_out_indices(out_indices)
         # levels B2 .. B(num_levels + 1) are built, bn7 with B7 only
@@ -273,14 +278,14 @@ class WiderResNet(BaseBackbone):
         self._freeze_stages()
 
     def _resolve_units(self, depth, num_units):
+        if depth is not None or num_units is None:
+            check_choice('depth', depth, tuple(self.arch_settings), KeyError,
+                         note=', or depth=None with num_units for a custom layout')
         if num_units is None:
-            if depth not in self.arch_settings:
-                raise KeyError(f'invalid depth {depth} for WiderResNet; valid: '
-                               f'{tuple(self.arch_settings)} (or depth=None with '
-                               f'num_units for a custom layout)')
             return self.arch_settings[depth]
+        check_sequence('num_units', num_units, 6, int, 'six positive ints, B2-B7')
         num_units = tuple(num_units)
-        if len(num_units) != 6 or any(not isinstance(n, int) or n < 1 for n in num_units):
+        if any(n < 1 for n in num_units):
             raise ValueError(f'num_units needs six positive ints (B2-B7), got {num_units}')
         if depth is not None and self.arch_settings.get(depth) != num_units:
             raise ValueError(f'num_units {num_units} contradicts depth {depth} '
@@ -292,15 +297,27 @@ class WiderResNet(BaseBackbone):
         if channels is not None:
             if width_multiplier != 1.0:
                 raise ValueError('give either channels or width_multiplier, not both')
+            if isinstance(channels, (str, bytes)) or not isinstance(channels, Sequence) or \
+                    any(isinstance(c, (str, bytes)) or not isinstance(c, Sequence)
+                        for c in channels):
+                raise TypeError('channels must be six sequences (B2-B7) of 2 (b33) or 3 '
+                                f'(b131) conv widths, got {got(channels)}')
             channels = tuple(tuple(c) for c in channels)
             if len(channels) != 6 or any(len(c) not in UNIT_KERNELS for c in channels):
                 raise ValueError(
                     'channels needs six levels (B2-B7) of 2 (b33) or 3 (b131) '
                     f'conv widths, got {channels}')
+            for i, level in enumerate(channels):
+                for c in level:
+                    check_number(f'channels[{i}] (level {LEVEL_NAMES[i]}) width', c, int, 1)
             return stem_channels, channels
         widths = width_multiplier
-        if isinstance(widths, (int, float)):
+        if isinstance(widths, (int, float)) and not isinstance(widths, bool):
             widths = (float(widths), ) * 5
+        if isinstance(widths, (str, bytes)) or not isinstance(widths, Sequence) or \
+                any(isinstance(w, bool) or not isinstance(w, (int, float)) for w in widths):
+            raise TypeError('width_multiplier must be one positive number or five (stem, '
+                            f'B2, B3, B4, B5), got {got(width_multiplier)}')
         widths = tuple(widths)
         if len(widths) != 5 or any(w <= 0 for w in widths):
             raise ValueError('width_multiplier is one positive number or five '
@@ -317,9 +334,13 @@ class WiderResNet(BaseBackbone):
 
     @staticmethod
     def _resolve_out_indices(out_indices):
-        if isinstance(out_indices, int):
+        if isinstance(out_indices, int) and not isinstance(out_indices, bool):
             out_indices = (out_indices, )
         valid = range(-7, 7)
+        if isinstance(out_indices, (str, bytes)) or not isinstance(out_indices, Sequence) \
+                or any(isinstance(i, bool) or not isinstance(i, int) for i in out_indices):
+            raise TypeError(f'out_indices must be an int or a sequence of ints, 0 (stem) .. '
+                            f'6 (B7 after bn7) or -7 .. -1, got {got(out_indices)}')
         if len(out_indices) == 0 or any(i not in valid for i in out_indices):
             raise ValueError(f'out_indices must be a non-empty sequence of 0 (stem) .. '
                              f'6 (B7 after bn7) or -7 .. -1, got {out_indices}')

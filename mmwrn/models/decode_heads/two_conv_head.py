@@ -6,6 +6,7 @@ from mmcv.cnn import ConvModule
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 
 from mmwrn.registry import register_model
+from ..utils.args import check_bool, check_number
 
 
 @register_model(hosts=('mmseg', ))
@@ -47,11 +48,21 @@ class TwoConvHead(BaseDecodeHead):
                  loss_at_feature_resolution=True,
                  dropout_ratio=0.,
                  **kwargs):
-        super().__init__(in_channels, channels, dropout_ratio=dropout_ratio, **kwargs)
+        check_number('in_channels', in_channels, int, 1)
+        check_number('channels', channels, int, 1)
         for name, k in (('kernel_size', kernel_size),
                         ('classifier_kernel_size', classifier_kernel_size)):
+            check_number(name, k, int, 1)
             if k % 2 != 1:
                 raise ValueError(f'{name} must be odd, got {k}')
+        check_number('dilation', dilation, int, 1)
+        check_number('classifier_dilation', classifier_dilation, int, 1)
+        check_bool('loss_at_feature_resolution', loss_at_feature_resolution)
+        check_number('dropout_ratio', dropout_ratio, float, 0, 1, high_open=True)
+        num_classes = kwargs.get('num_classes')
+        if num_classes is not None:
+            check_number('num_classes', num_classes, int, 1)
+        super().__init__(in_channels, channels, dropout_ratio=dropout_ratio, **kwargs)
         self.loss_at_feature_resolution = loss_at_feature_resolution
         self._label_size = None
         self.conv6a = ConvModule(

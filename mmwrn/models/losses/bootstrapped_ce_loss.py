@@ -5,6 +5,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from mmwrn.registry import register_model
+from ..utils.args import check_number, got
 
 
 @register_model(hosts=('mmseg', ))
@@ -32,10 +33,14 @@ class BootstrappedCrossEntropyLoss(nn.Module):
 
     def __init__(self, thresh=0.6, min_kept=256, loss_weight=1.0, loss_name='loss_ce'):
         super().__init__()
+        if isinstance(thresh, bool) or not isinstance(thresh, (int, float)):
+            raise TypeError(f'thresh must be a float in (0, 1], got {got(thresh)}')
         if not 0 < thresh <= 1:
             raise ValueError(f'thresh must be in (0, 1], got {thresh}')
-        if min_kept < 0:
-            raise ValueError(f'min_kept must be >= 0, got {min_kept}')
+        check_number('min_kept', min_kept, int, 0)
+        check_number('loss_weight', loss_weight, float)
+        if not isinstance(loss_name, str):
+            raise TypeError(f'loss_name must be a str (e.g. \'loss_ce\'), got {got(loss_name)}')
         self.thresh = thresh
         self.min_kept = int(min_kept)
         self.loss_weight = loss_weight
