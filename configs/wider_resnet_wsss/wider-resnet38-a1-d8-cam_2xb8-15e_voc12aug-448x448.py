@@ -8,4 +8,5 @@ _base_ = [
     '../_base_/datasets/voc12_cls_wider-resnet-448x448.py',
     '../_base_/schedules/psa_cls_poly-15e.py',
     'mmpretrain::_base_/default_runtime.py',
+    '../_base_/guards.py',
 ]
