@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Set up the environment if needed (tools/install.sh) and run the test suite;
-# then, unless arguments are given or MMWRN_SKIP_OLDEST=1, the compatibility
-# tests (`-m compat`) on the oldest supported stack (requirements/oldest.txt:
-# torch 2.1.2) in <repo>/.venv-oldest.
+# then, unless arguments are given, the documentation build with warnings as
+# errors (tools/build_docs.sh) and, unless MMWRN_SKIP_OLDEST=1 too, the
+# compatibility tests (`-m compat`) on the oldest supported stack
+# (requirements/oldest.txt: torch 2.1.2) in <repo>/.venv-oldest.
 # Extra arguments go to pytest, e.g. `bash tools/run_tests.sh -k wider -x`.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -11,7 +12,12 @@ source "$ROOT/tools/env.sh"
 cd "$ROOT"
 echo "[mmwrn] running the test suite ($("$PY" -c 'import torch; print("torch", torch.__version__)'))"
 "$PY" -m pytest tests "$@"
-if [[ $# -gt 0 || "${MMWRN_SKIP_OLDEST:-0}" == 1 ]]; then
+if [[ $# -gt 0 ]]; then
+    exit 0
+fi
+echo "[mmwrn] building the documentation (warnings are errors)"
+PYTHON="$PY" bash "$ROOT/tools/build_docs.sh"
+if [[ "${MMWRN_SKIP_OLDEST:-0}" == 1 ]]; then
     exit 0
 fi
 OLDEST="$ROOT/.venv-oldest"

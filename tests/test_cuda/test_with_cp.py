@@ -56,7 +56,7 @@ def test_with_cp_halves_peak_cuda_memory_at_batch_4_504():
     ratio = peaks[True] / peaks[False]
     assert ratio <= 0.5, (f'with_cp peak {peaks[True]:.0f} MiB vs {peaks[False]:.0f} MiB '
                           f'without: {ratio:.2f}x')
-    # 0.59x measured on the CPU heap (README "Training memory")
+    # 0.59x measured on the CPU heap (docs/en/advanced_guides/training_memory.md)
     ratio = peaks['norm_act'] / peaks[False]
     assert ratio <= 0.6, (f"with_cp='norm_act' peak {peaks['norm_act']:.0f} MiB vs "
                           f'{peaks[False]:.0f} MiB without: {ratio:.2f}x')

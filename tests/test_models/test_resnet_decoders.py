@@ -109,13 +109,13 @@ def test_strides_without_counterpart_are_refused():
         wider_resnet_like(dict(type='ResNet', strides=(1, 1, 2, 2)))
 
 
-def test_readme_table_is_the_mapping():
-    """The README's decoder table is what tools/analysis_tools/decoder_mapping.py
-    prints for the installed mmseg."""
+def test_docs_table_is_the_mapping():
+    """The decoder table of the segmentation guide is what
+    tools/analysis_tools/decoder_mapping.py prints for the installed mmseg."""
     import sys
     root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
     sys.path.insert(0, osp.join(root, 'tools', 'analysis_tools'))
     from decoder_mapping import mapping_table
-    with open(osp.join(root, 'README.md')) as f:
-        readme = f.read()
-    assert mapping_table() in readme
+    with open(osp.join(root, 'docs', 'en', 'user_guides', 'segmentation.md')) as f:
+        page = f.read()
+    assert mapping_table() in page

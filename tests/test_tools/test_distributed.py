@@ -137,7 +137,7 @@ def test_replace_sync_bn_everywhere_in_the_model():
 
 
 def test_readme_shrink_recipe_turns_persistent_workers_off():
-    """README "Shrinking a run": num_workers=0 alone, on a config with
+    """docs/en/user_guides/segmentation.md, "Shrinking a run": num_workers=0 alone, on a config with
     persistent_workers=True (torch's DataLoader refuses the pair)."""
     import argparse
     from mmwrn.utils.launch import add_launch_args, setup_cfg

@@ -1,5 +1,5 @@
-"""Exact, preemption-safe training with tools/train.py (README "Resuming and
-preemption"), with the demo config's dropout and random augmentation on: a
+"""Exact, preemption-safe training with tools/train.py (docs/en/advanced_guides/
+resume.md), with the demo config's dropout and random augmentation on: a
 run stopped by SIGTERM, killed while writing a checkpoint, and SIGKILLed after
 a checkpoint, each time continued with --resume, computes every iteration's
 loss and ends with weights, optimizer, schedulers and random number state

@@ -15,8 +15,11 @@ writes
   ``Initialized From`` (the checkpoint a config starts from) and each result's
   ``Source``;
 * ``model-index.yml``, importing them;
-* the model tables of ``configs/<folder>/README.md`` and the converter
-  commands of ``README.md``, between their ``model-zoo`` markers.
+* the model tables of ``configs/<folder>/README.md``, all of them in the
+  documentation's model zoo page (``docs/en/model_zoo.md``, configs named by
+  their path), and the converter commands of the weight conversion guide
+  (``docs/en/user_guides/converting_weights.md``), between their ``model-zoo``
+  markers.
 
 Every model's ``Weights`` is ``checkpoints/<name>.pth``, the file its converter
 command or its training makes (``mmwrn.model_zoo.missing_checkpoint_hint``
@@ -68,6 +71,9 @@ SEG_ORDER = ('Pascal VOC 2012 + Aug', 'Cityscapes', 'ADE20K', 'Pascal Context',
 # README column of a metric
 COLUMNS = {'Top 1 Accuracy': 'Top-1 (%)', 'Top 5 Accuracy': 'Top-5 (%)'}
 MODEL_KEYS = ('results', 'converted_from', 'note')
+# the documentation's pages with generated parts
+ZOO_PAGE = 'docs/en/model_zoo.md'
+CONVERSION_PAGE = 'docs/en/user_guides/converting_weights.md'
 CONVERTED_KEYS = ('weights', 'code', 'format')
 
 
@@ -360,7 +366,17 @@ def table(rows):
     return '\n'.join(lines)
 
 
-def cls_tables(models):
+def config_link(entry):
+    """The config cell of a folder's README: a link next to the README."""
+    return f'[config]({osp.basename(entry["Config"])})'
+
+
+def config_path(entry):
+    """The config cell of the documentation: the path in the repository."""
+    return f'`{entry["Config"]}`'
+
+
+def cls_tables(models, config_cell=config_link):
     columns = metric_columns(models)
     notes = Footnotes()
     rows = [['Model', 'Params (M)', 'FLOPs (G)', 'Test size'] +
@@ -374,12 +390,11 @@ def cls_tables(models):
         rows.append([e['Name'], f'{e["Metadata"]["Parameters"] / 1e6:.2f}',
                      f'{e["Metadata"]["FLOPs"] / 1e9:.2f}',
                      f'{size}x{size}' if isinstance(size, int) else f'{size[0]}x{size[1]}',
-                     *cells, sources or '-', weights_cell(e),
-                     f'[config]({osp.basename(e["Config"])})'])
+                     *cells, sources or '-', weights_cell(e), config_cell(e)])
     return table(rows) + '\n' + notes.render()
 
 
-def seg_tables(models):
+def seg_tables(models, config_cell=config_link):
     notes = Footnotes()
     parts = []
     datasets = sorted({m['entry']['Metadata']['Training Data'] for m in models},
@@ -399,8 +414,7 @@ def seg_tables(models):
                 sources = (sources + ' ' + notes.mark(m['note'])).strip()
             rows.append([m['method'], m['backbone'], f'{m["crop"][0]}x{m["crop"][1]}',
                          e['Metadata']['lr schd'], f'{e["Metadata"]["Parameters"] / 1e6:.2f}',
-                         *cells, sources or '-', weights_cell(e),
-                         f'[config]({osp.basename(e["Config"])})'])
+                         *cells, sources or '-', weights_cell(e), config_cell(e)])
         parts.append(f'### {data}\n\n' + table(rows))
     return '\n\n'.join(parts) + '\n' + notes.render()
 
@@ -423,6 +437,20 @@ def conversion_commands(zoo):
     return '```bash\n' + '\n'.join(lines) + '\n```'
 
 
+def zoo_page(zoo):
+    """Every collection's tables for the documentation, one section each."""
+    parts = []
+    for collection, models in zoo:
+        tables = (cls_tables if HOST_OF_TASK[collection['task']] == 'mmpretrain'
+                  else seg_tables)(models, config_cell=config_path)
+        host = HOST_OF_TASK[collection['task']]
+        parts.append(f'## {collection["task"]}: `{collection["folder"]}/`\n\n'
+                     f'{len(models)} models ({host}); collection `{collection["name"]}` of '
+                     f'`{collection["folder"]}/{collection["metafile"]}`, details in '
+                     f'`{collection["folder"]}/README.md`.\n\n{tables}')
+    return '\n\n'.join(parts)
+
+
 def replace_between_markers(text, generated, where):
     if text.count(BEGIN) != 1 or text.count(END) != 1:
         raise ModelZooError(f'{where} needs exactly one pair of model-zoo markers:\n{BEGIN}\n{END}')
@@ -434,6 +462,7 @@ def render(root=ROOT):
     """``{path relative to root: text}`` of every generated file."""
     zoo = read_zoo(root)
     files = {'model-index.yml': model_index(zoo)}
+    pages = {ZOO_PAGE: zoo_page(zoo), CONVERSION_PAGE: conversion_commands(zoo)}
     for collection, models in zoo:
         folder = collection['folder']
         files[f'{folder}/{collection["metafile"]}'] = metafile(collection, models)
@@ -442,9 +471,9 @@ def render(root=ROOT):
         readme = f'{folder}/README.md'
         with open(osp.join(root, readme)) as f:
             files[readme] = replace_between_markers(f.read(), tables, readme)
-    with open(osp.join(root, 'README.md')) as f:
-        files['README.md'] = replace_between_markers(f.read(), conversion_commands(zoo),
-                                                     'README.md')
+    for page, generated in pages.items():
+        with open(osp.join(root, page)) as f:
+            files[page] = replace_between_markers(f.read(), generated, page)
     return files
 
 
