@@ -122,7 +122,7 @@ def missing_checkpoint_hint(path):
         hint = (f'{base} is the checkpoint of mmwrn\'s model {entry["Name"]}, converted from '
                 f'{source["Weights"]} ({source["Code"]}), which mmwrn cannot ship. Get that '
                 f'file and convert it:\n  {converter_command(source, path, config, tools)}\n'
-                '(README "Converting the published weights")')
+                '(docs/en/user_guides/converting_weights.md)')
         if '3rdparty' not in entry['Name']:
             hint += f', or train the model: {train}'
         return hint + '.'
@@ -134,7 +134,7 @@ def missing_checkpoint_hint(path):
                     f'converted from {source["Weights"]} ({source["Code"]}), which mmwrn cannot '
                     'ship. Get that file and convert it:\n  '
                     f'{converter_command(source, path, _shown(entry["Config"]), tools)}\n'
-                    '(README "Converting the published weights").')
+                    '(docs/en/user_guides/converting_weights.md).')
     return ''
 
 

@@ -11,7 +11,7 @@
 #   MMWRN_MMCV_CUDA=1 also compile mmcv's CUDA ops (much slower; mmwrn needs none)
 #   MAX_JOBS          parallel compile jobs for mmcv (default: number of cores)
 #   MMWRN_WHEELHOUSE  offline set-up from a folder made by tools/gpu/prepare_offline.sh
-#                     (see "Offline / wheelhouse mode" below and README, "Performance on GPU")
+#                     (below; docs/en/advanced_guides/gpu_performance.md)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -130,7 +130,7 @@ if [[ -z "$WHEELHOUSE" ]]; then
     esac
 elif ! "$PY" -c "import torch" 2>/dev/null; then
     log "ERROR: MMWRN_WHEELHOUSE keeps the environment's torch, but $PY has none;"
-    log "set VIRTUAL_ENV to the environment that holds torch (README, Performance on GPU)"
+    log "set VIRTUAL_ENV to the environment that holds torch (docs/en/advanced_guides/gpu_performance.md)"
     exit 1
 fi
 log "installing build tools for mmcv (requirements/build.txt)"

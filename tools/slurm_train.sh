@@ -7,7 +7,7 @@
 # PYTHON (default python) and MASTER_PORT (default 29500) tune the step; an empty
 # PARTITION leaves it to Slurm.
 #
-# Preemptible runs (README, "Resuming and preemption"): REQUEUE=1 passes --resume
+# Preemptible runs (docs/en/advanced_guides/slurm.md): REQUEUE=1 passes --resume
 # --requeue to train.py and sends the training tasks SIGUSR1 REQUEUE_SIGNAL_TIME
 # seconds (default 90) before the job's time limit: inside a batch job this script
 # reads the time left (squeue %L) and runs `scancel --signal=USR1 $SLURM_JOB_ID`

@@ -6,7 +6,7 @@ mmwrn's models. The flags are mmseg's and mmpretrain's train.py flags, plus
         [--auto-scale-lr] [--no-validate] [--requeue] [--cfg-options k=v ...]
         [--launcher {none,pytorch,slurm,mpi}]
 
-Every run is exact and preemptible (README, "Resuming and preemption"): the
+Every run is exact and preemptible (docs/en/advanced_guides/resume.md): the
 config gets mmwrn's RNGStateHook and PreemptionHook unless it has them, so
 checkpoints carry the random number state and SIGTERM / SIGUSR1 save a
 checkpoint at the current iteration and stop with exit status 0.

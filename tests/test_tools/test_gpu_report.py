@@ -45,8 +45,8 @@ def test_peak_table(name, tflops):
 def test_model_flops_of_the_real_networks():
     args = benchmark.parse_args(['cls', '--size', '224', '--device', 'cpu'])
     # conv + FC multiply-adds: the presets table (docs/en/user_guides/backbones.md)
-    # 49.5 G for the backbone (+ 4.1 M for the FC); ResNet-152 11.51 G (mmpretrain's metafile: 11.58 G, its
-    # counter adds the BN layers)
+    # 49.5 G for the backbone (+ 4.1 M for the FC); ResNet-152 11.51 G (mmpretrain's
+    # metafile: 11.58 G, its counter adds the BN layers)
     assert gpu_report.model_flops_per_image('mmwrn', args) / 2e9 == pytest.approx(49.5, abs=0.06)
     assert gpu_report.model_flops_per_image('peer', args) / 2e9 == pytest.approx(11.51, abs=0.01)
 

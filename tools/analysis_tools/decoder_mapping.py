@@ -1,6 +1,6 @@
 """Which WiderResNet ``out_indices`` / ``output_stride`` replace the ResNet of
 each ResNet-based model of the installed mmseg (``_base_/models``), as a
-markdown table (the README's), computed by ``mmwrn.utils.resnet_decoders``.
+markdown table (docs/en/user_guides/segmentation.md), computed by ``mmwrn.utils.resnet_decoders``.
 
     python tools/analysis_tools/decoder_mapping.py
 """

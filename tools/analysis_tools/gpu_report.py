@@ -5,7 +5,7 @@ peers (benchmark.py's measurements), as one markdown report.
     python tools/analysis_tools/gpu_report.py [--device cuda|cpu] [--out FILE]
         [--warmup 3] [--repeats 10] [--[no-]memory] [--skip-tests] [--peak-tflops X]
 
-``tools/analysis_tools/gpu_report.sh`` runs the README's set-up first. Rows:
+``tools/analysis_tools/gpu_report.sh`` runs the set-up (docs/en/get_started.md) first. Rows:
 
 * classifier, Model A1 at 224x224, batch 64, bf16 autocast, channels_last:
   training and inference (mmwrn / plain / ResNet-152);

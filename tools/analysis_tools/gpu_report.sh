@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU proof in one command: the README's set-up (tools/install.sh, which
+# The GPU proof in one command: the set-up of docs/en/get_started.md (tools/install.sh, which
 # returns in seconds when done; MMWRN_WHEELHOUSE=DIR sets up offline from
 # tools/gpu/prepare_offline.sh's wheelhouse), then gpu_report.py: the `cuda`
 # tests and the measurements, printed as markdown.

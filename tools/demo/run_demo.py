@@ -1,4 +1,4 @@
-"""The README's main job: the whole segmentation pipeline on CPU in minutes.
+"""The main job (docs/en/get_started.md): the whole segmentation pipeline on CPU in minutes.
 
 1. writes a small deterministic dataset in the PASCAL VOC (+ SBD aug) layout
    (real JPEGs and PNG label maps of textured shapes) to data/synthvoc;
