@@ -69,6 +69,24 @@ def test_wheel_carries_configs_tools_and_model_index(installed):
 
 
 @pytest.mark.compat
+def test_wheel_carries_the_license_and_the_readme(installed):
+    site = installed[0]
+    dist_info, = glob.glob(str(site / 'mmwrn-*.dist-info'))
+    licenses = glob.glob(osp.join(dist_info, '**', 'LICENSE'), recursive=True)
+    assert len(licenses) == 1, os.listdir(dist_info)
+    with open(licenses[0]) as f:
+        text = f.read()
+    with open(osp.join(ROOT, 'LICENSE')) as f:
+        assert text == f.read()
+    assert 'Apache License' in text and 'Version 2.0, January 2004' in text
+    with open(osp.join(dist_info, 'METADATA')) as f:
+        metadata = f.read()
+    assert 'License: Apache-2.0' in metadata or 'License-Expression: Apache-2.0' in metadata
+    # the README is the long description (the package index's page)
+    assert '## Citation' in metadata and 'Wide Residual Networks' in metadata
+
+
+@pytest.mark.compat
 def test_names_resolve_outside_the_checkout(installed):
     site = installed[0]
     code = f'''
