@@ -7,7 +7,7 @@ from typing import Optional, Sequence, Union
 import torch.nn as nn
 from mmcv.cnn import build_activation_layer, build_conv_layer, build_norm_layer
 
-from mmwrn.registry import register_model
+from mmwrn.registry import BACKBONE_HOSTS, register_model
 from ..utils import PreActResidualUnit
 from ..utils.args import (check_bool, check_cfg, check_choice, check_number,
                           check_sequence, got)
@@ -28,7 +28,7 @@ def dilated_max_pool(dilation):
         nn.MaxPool2d(3, stride=1, dilation=dilation))
 
 
-@register_model
+@register_model(hosts=BACKBONE_HOSTS)
 class WiderResNet(BaseBackbone):
     """Wider ResNet backbone (the "RNA" networks; Model A = ResNet-38).
 
