@@ -58,3 +58,18 @@ def test_mmdet_train_tool_trains_the_shipped_config(detector, coco, tmp_path):
     state = torch.load(osp.join(work, 'epoch_2.pth'), map_location='cpu',
                        weights_only=False)['state_dict']
     assert 'backbone.b6.0.conv3.weight' in state and 'backbone.b7.0.conv1.weight' not in state
+
+
+def test_missing_imagenet_weights_stop_training_with_the_converter_command(coco, tmp_path):
+    config = config_of('faster-rcnn')
+    options = [o for o in tiny_det_options(config, coco, epochs=1)
+               if not o.startswith('model.backbone.init_cfg')]
+    out = subprocess.run(
+        [sys.executable, mmdet_tools_train(), config, '--work-dir', str(tmp_path / 'work'),
+         '--cfg-options', *options],
+        cwd=str(tmp_path), env=ENV, capture_output=True, text=True)
+    assert out.returncode != 0
+    assert 'checkpoints/wider-resnet38-a1_4xb64_in1k.pth can not be found' in out.stderr
+    assert ('ademxapp2mmwrn.py ilsvrc-cls_rna-a1_cls1000_ep-0001.params '
+            'checkpoints/wider-resnet38-a1_4xb64_in1k.pth --config ') in out.stderr
+    assert not glob.glob(str(tmp_path / 'work' / '*.pth')), 'no iteration ran'
