@@ -73,22 +73,53 @@ def test_builds_in_mmdet_at_real_widths_with_the_classifier_backbone(name,
                                                   'mmwrn.LabelRangeHook'}
 
 
+def tiny_detector(name, tmp_path):
+    """The shipped config ``name`` at the tiny widths of the tools test (applied
+    the way --cfg-options applies them), built in mmdet's scope."""
+    from mmdet.registry import MODELS
+    from mmengine.config import DictAction
+    path = DET_CONFIGS[NAMES.index(name)]
+    cfg = Config.fromfile(path)
+    action = DictAction(option_strings=['--cfg-options'], dest='cfg_options', nargs='+')
+    namespace = type('Args', (), {})()
+    action(None, namespace, tiny_det_options(path, str(tmp_path)))
+    cfg.merge_from_dict(namespace.cfg_options)
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        return MODELS.build(cfg.model)
+
+
+@pytest.mark.parametrize('name', NAMES)
+def test_label_range_guard_checks_the_object_labels(name, tmp_path):
+    from mmdet.structures import DetDataSample
+    from mmengine.structures import InstanceData
+
+    from mmwrn.engine.hooks.label_range_hook import (LabelRangeError, LabelRangeHook,
+                                                     label_classes)
+    model = tiny_detector(name, tmp_path)
+    assert label_classes(model) == (len(CLASSES), None)  # the box head's, not the RPN's
+    hook = LabelRangeHook()
+    hook.classes = label_classes(model)
+
+    def batch(labels):
+        sample = DetDataSample(metainfo=dict(img_path='img_7.jpg'))
+        sample.gt_instances = InstanceData(bboxes=torch.zeros(len(labels), 4),
+                                           labels=torch.tensor(labels))
+        return dict(inputs=[torch.zeros(3, 8, 8)], data_samples=[sample])
+
+    hook._check(batch([0, 1, 1]), 'training iteration 1')  # in range: passes
+    with pytest.raises(LabelRangeError, match=r'img_7.jpg: values \{2: 1, 5: 2\}') as error:
+        hook._check(batch([0, 2, 5, 5]), 'training iteration 1')
+    assert 'outside the 2 classes (valid: 0..1)' in str(error.value)
+    assert 'fix the annotations' in str(error.value)
+
+
 @pytest.mark.parametrize('name', NAMES)
 def test_every_trained_backbone_parameter_gets_a_gradient_through_the_detector(name,
                                                                                tmp_path):
-    from mmdet.registry import MODELS
     from mmdet.structures import DetDataSample
     from mmdet.structures.mask import BitmapMasks
-    from mmengine.config import DictAction
     from mmengine.structures import InstanceData
-    cfg = Config.fromfile(DET_CONFIGS[NAMES.index(name)])
-    # the tiny widths of the tools test, applied the way --cfg-options applies them
-    action = DictAction(option_strings=['--cfg-options'], dest='cfg_options', nargs='+')
-    namespace = type('Args', (), {})()
-    action(None, namespace, tiny_det_options(DET_CONFIGS[NAMES.index(name)], str(tmp_path)))
-    cfg.merge_from_dict(namespace.cfg_options)
-    with DefaultScope.overwrite_default_scope('mmdet'):
-        model = MODELS.build(cfg.model)
+    model = tiny_detector(name, tmp_path)
     model.init_weights()
     model.train()
     backbone = model.backbone
