@@ -59,8 +59,8 @@ class WiderResNet(BaseBackbone):
 
     Only the levels up to the deepest output are built (and run): with
     ``out_indices=(2, 3, 4, 5)`` (ResNet-50's 256 / 512 / 1024 / 2048-channel
-    layout, what mmseg's multi-level decoders expect) there is no ``b7`` and no
-    ``bn7``, so every parameter is used and DDP needs no
+    layout, what mmseg's multi-level decoders and mmdet's FPN expect) there is
+    no ``b7`` and no ``bn7``, so every parameter is used and DDP needs no
     ``find_unused_parameters``. Built levels keep their names. A checkpoint of
     the full network (e.g. a classifier's backbone through
     ``init_cfg=dict(type='Pretrained', prefix='backbone.')``, or ``load_from``)
