@@ -8,8 +8,11 @@ checkpoint is missing.
   mmseg has no way for a plugin to register a model index, so its
   inferencer's metafile lookup is extended (once, at import): mmwrn's names
   first, then mmseg's own.
+* mmdet (optional): the detection configs are in the index too; pass
+  ``get_config_path(name)`` to ``mmdet.apis.DetInferencer`` / ``init_detector``
+  (mmdet's own lookup by name is not extended).
 * ``get_config_path(name)``: the config file of a name, for APIs that take a
-  file (``mmseg.apis.init_model``, ``tools/train.py``).
+  file (``mmseg.apis.init_model``, ``tools/train.py``, mmdet's ``tools/train.py``).
 
 The configs, tools and ``model-index.yml`` live in ``mmwrn/.mim/`` in an
 installed wheel (OpenMMLab's layout, what ``mim`` reads) and at the top of the
@@ -22,7 +25,8 @@ import yaml
 from mmengine.logging import print_log
 
 PACKAGE_DIR = osp.dirname(osp.abspath(__file__))
-HOST_OF_TASK = {'Image Classification': 'mmpretrain', 'Semantic Segmentation': 'mmseg'}
+HOST_OF_TASK = {'Image Classification': 'mmpretrain', 'Semantic Segmentation': 'mmseg',
+                'Object Detection': 'mmdet', 'Instance Segmentation': 'mmdet'}
 CONVERTERS = {'ademxapp': 'ademxapp2mmwrn.py', 'iabn': 'port2mmwrn.py', 'nv': 'port2mmwrn.py',
               'psa': 'port2mmwrn.py'}
 
@@ -113,8 +117,12 @@ def missing_checkpoint_hint(path):
         if osp.basename(entry.get('Weights') or '') != base:
             continue
         config = _shown(entry['Config'])
-        train = (f'python {tools}/train.py {config} (or mim train mmwrn '
-                 f'{osp.basename(config)}), then copy the last checkpoint to {path}')
+        if entry['host'] == 'mmdet':  # mmwrn's tools/train.py runs mmseg / mmpretrain configs
+            train = (f'mim train mmdet {config} (mmdet\'s tools/train.py), then copy the '
+                     f'last checkpoint to {path}')
+        else:
+            train = (f'python {tools}/train.py {config} (or mim train mmwrn '
+                     f'{osp.basename(config)}), then copy the last checkpoint to {path}')
         source = entry.get('Converted From')
         if not source:
             return (f'{base} is the checkpoint of mmwrn\'s model {entry["Name"]}; no published '

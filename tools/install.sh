@@ -2,7 +2,8 @@
 # Set up everything mmwrn needs, idempotently, in the active virtual environment
 # or, when none is active, in <repo>/.venv:
 #   torch/torchvision, mmcv 2.1.0 compiled WITH its ops against that torch,
-#   mmengine, mmsegmentation, mmpretrain, ftfy, regex and mmwrn (editable, tests extra).
+#   mmengine, mmsegmentation, mmpretrain, ftfy, regex and mmwrn (editable, tests extra,
+#   which brings mmdetection for the detection configs and tests).
 # A second run checks the environment and returns in seconds.
 #
 # Environment variables:
@@ -105,7 +106,7 @@ PY
 STAMP="$VENV/.mmwrn-install-stamp"
 if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$(req_hash)" ]] \
         && [[ "$(mmcv_state)" == ok ]] \
-        && "$PY" -c "import mmwrn, mmseg.models, mmpretrain.models" 2>/dev/null; then
+        && "$PY" -c "import mmwrn, mmseg.models, mmpretrain.models, mmdet.models" 2>/dev/null; then
     log "environment $VENV is up to date"
     exit 0
 fi
@@ -184,7 +185,7 @@ if [[ "$state" != ok ]]; then
 fi
 log "mmcv $MMCV_VERSION with compiled ops: ok"
 
-log "installing mmengine, mmsegmentation, mmpretrain and mmwrn (editable, with test extras)"
+log "installing mmengine, mmsegmentation, mmpretrain and mmwrn (editable, with test extras: mmdetection)"
 "${PIP[@]}" install -q --no-build-isolation "${NO_DEPS[@]}" -e "$ROOT[tests]"
 if [[ -z "$WHEELHOUSE" ]]; then
     # openmim (the `mim` command, for the packaging tests) without its opendatalab
@@ -192,7 +193,7 @@ if [[ -z "$WHEELHOUSE" ]]; then
     # other dependencies are in the tests extra
     "${PIP[@]}" install -q --no-deps openmim==0.3.9
 fi
-"$PY" -c "import mmwrn, mmseg.models, mmpretrain.models" \
+"$PY" -c "import mmwrn, mmseg.models, mmpretrain.models, mmdet.models" \
     || { log "ERROR: the stack does not import"; exit 1; }
 req_hash > "$STAMP"
-log "done: $VENV ($("$PY" -c 'import torch, mmcv, mmseg, mmpretrain, mmengine; print(f"torch {torch.__version__}, mmcv {mmcv.__version__}, mmengine {mmengine.__version__}, mmseg {mmseg.__version__}, mmpretrain {mmpretrain.__version__}")'))"
+log "done: $VENV ($("$PY" -c 'import torch, mmcv, mmseg, mmpretrain, mmengine, mmdet; print(f"torch {torch.__version__}, mmcv {mmcv.__version__}, mmengine {mmengine.__version__}, mmseg {mmseg.__version__}, mmpretrain {mmpretrain.__version__}, mmdet {mmdet.__version__}")'))"

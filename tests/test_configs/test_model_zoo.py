@@ -13,13 +13,14 @@ import yaml
 import mmwrn  # noqa: F401
 from mmwrn.model_zoo import load_model_index, missing_checkpoint_hint
 from tests.conversion_matrix import cached_host_config_lookup
+from tests.det_helpers import needs_mmdet
 from tests.seg_utils import ROOT, load_tiny
 
 GENERATOR = osp.join(ROOT, 'tools', 'model_zoo', 'update_model_zoo.py')
 UPDATE = 'python tools/model_zoo/update_model_zoo.py'
 HOST_OF_FOLDER = {'wider_resnet_cls': 'mmpretrain', 'wrn_cifar': 'mmpretrain',
                   'wider_resnet_wsss': 'mmpretrain',
-                  'wider_resnet_seg': 'mmseg'}
+                  'wider_resnet_seg': 'mmseg', 'wider_resnet_det': 'mmdet'}
 
 
 def load_generator():
@@ -36,6 +37,7 @@ def shipped_configs():
     return {osp.splitext(osp.basename(p))[0]: p for p in paths}
 
 
+@needs_mmdet  # the detection configs are built from mmdet's bases
 def test_generated_files_are_up_to_date(tmp_path):
     generator = load_generator()
     with cached_host_config_lookup():
@@ -77,6 +79,25 @@ def test_every_config_is_a_model_of_its_host_exactly_once():
         assert entry['Config'] == path
         assert entry['host'] == HOST_OF_FOLDER[osp.basename(osp.dirname(path))], name
         assert entry['Weights'] == f'checkpoints/{name}.pth'
+
+
+def test_detection_models_resolve_and_say_how_to_train_them(tmp_path, monkeypatch):
+    from mmwrn import get_config_path
+    name = 'mask-rcnn_wider-resnet38-a1-b6_fpn_8xb2-1x_coco'
+    path = get_config_path(name)
+    assert path == osp.join(ROOT, 'configs', 'wider_resnet_det', f'{name}.py')
+    entry = load_model_index()[name]
+    assert entry['host'] == 'mmdet'
+    assert [r['Task'] for r in entry['Results']] == ['Object Detection',
+                                                     'Instance Segmentation']
+    assert all(r['Metrics'] == {} for r in entry['Results']), 'no reported numbers exist'
+    monkeypatch.chdir(ROOT)
+    hint = missing_checkpoint_hint(f'checkpoints/{name}.pth')
+    # mmwrn's tools/train.py runs mmseg / mmpretrain configs only: mmdet's trains these
+    assert 'no published weights exist' in hint
+    assert f'mim train mmdet configs/wider_resnet_det/{name}.py' in hint
+    with pytest.raises(ValueError, match='not an mmwrn model name'):
+        get_config_path('mask-rcnn_r50_fpn_1x_coco')
 
 
 def test_mmpretrain_lists_and_builds_the_classifiers():

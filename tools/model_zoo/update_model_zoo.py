@@ -58,11 +58,16 @@ DATASETS = {
     'PascalContextDataset59': 'Pascal Context 59', 'MapillaryDataset_v1': 'Mapillary Vistas v1.2',
     # image-level labels of train + aug (configs/wider_resnet_wsss)
     'VOCClsDataset': 'Pascal VOC 2012 + Aug',
-    'ImageNet': 'ImageNet-1k', 'CIFAR10': 'CIFAR-10', 'CIFAR100': 'CIFAR-100'}
+    'ImageNet': 'ImageNet-1k', 'CIFAR10': 'CIFAR-10', 'CIFAR100': 'CIFAR-100',
+    'CocoDataset': 'COCO'}
 # decode head -> the method's name in mmseg's model zoo
 METHODS = {'TwoConvHead': '2 conv.', 'FCNHead': 'FCN', 'PSPHead': 'PSPNet',
            'ASPPHead': 'DeepLabV3', 'DepthwiseSeparableASPPHead': 'DeepLabV3+',
            'UPerHead': 'UPerNet'}
+# detector -> the method's name in mmdet's model zoo
+DETECTORS = {'FasterRCNN': 'Faster R-CNN', 'MaskRCNN': 'Mask R-CNN', 'RetinaNet': 'RetinaNet'}
+# metric columns of the detection README, in the hosts' metafile names
+DET_METRICS = {'Object Detection': 'box AP', 'Instance Segmentation': 'mask AP'}
 # image side of datasets whose test pipeline does not crop
 NATIVE_SIZE = {'CIFAR10': 32, 'CIFAR100': 32}
 # order of the segmentation README's tables: the paper's datasets first
@@ -95,6 +100,13 @@ def load_references(root=ROOT):
             if not result.get('metrics') or not result.get('source'):
                 raise ModelZooError(f'{REFERENCES}: every result of {name} needs metrics '
                                     'and the source that reported them')
+            if 'task' in result and result['task'] not in HOST_OF_TASK:
+                raise ModelZooError(f'{REFERENCES}: a result of {name} has the task '
+                                    f'{result["task"]!r}; valid: {tuple(HOST_OF_TASK)}')
+    for collection in refs.get('collections', []):
+        if collection.get('task') not in HOST_OF_TASK:
+            raise ModelZooError(f'{REFERENCES}: collection {collection.get("name")} has the '
+                                f'task {collection.get("task")!r}; valid: {tuple(HOST_OF_TASK)}')
         check_converted_from(ref.get('converted_from'), name)
     for path, ref in refs.get('init_checkpoints', {}).items():
         check_converted_from(ref.get('converted_from'), path, required=True)
@@ -182,6 +194,14 @@ def initialized_from(cfg):
     return None
 
 
+def detection_tasks(model_cfg):
+    """The hosts' tasks a detector's config trains: boxes, and masks with a
+    mask head."""
+    roi_head = model_cfg.get('roi_head') or {}
+    return ['Object Detection'] + (['Instance Segmentation'] if roi_head.get('mask_head')
+                                   else [])
+
+
 def read_model(path, collection, refs):
     """Everything the model zoo says about one config."""
     name = osp.splitext(osp.basename(path))[0]
@@ -195,7 +215,20 @@ def read_model(path, collection, refs):
     if batch is not None:
         meta['Batch Size'] = batch
     task = collection['task']
-    if HOST_OF_TASK.get(task) == 'mmpretrain':
+    tasks = [task]
+    if HOST_OF_TASK.get(task) == 'mmdet':
+        detector = cfg.model.type
+        if detector not in DETECTORS:
+            raise ModelZooError(f'{name}: no model-zoo name for the detector {detector}; '
+                                f'known: {sorted(DETECTORS)}')
+        tasks = detection_tasks(cfg.model)
+        meta['Epochs'] = cfg.train_cfg.max_epochs
+        meta['Architecture'] = [backbone_name(cfg.model.backbone), cfg.model.neck.type,
+                                DETECTORS[detector]]
+        meta['Parameters'] = count_params(model)
+        extra = dict(method=DETECTORS[detector], backbone=meta['Architecture'][0],
+                     neck=cfg.model.neck.type, tasks=tasks)
+    elif HOST_OF_TASK.get(task) == 'mmpretrain':
         size = eval_size(cfg)
         side = size if isinstance(size, int) else size[0]
         macs, _ = count_macs(model, (1, 3, side, side if isinstance(size, int) else size[1]),
@@ -215,10 +248,10 @@ def read_model(path, collection, refs):
         meta['crop size'] = f'({crop[0]},{crop[1]})'
         meta['lr schd'] = cfg.train_cfg.max_iters
         extra = dict(crop=crop, method=METHODS[head], backbone=meta['Architecture'][0])
-    results = [OrderedDict(Task=task, Dataset=data, Metrics=r['metrics'],
+    results = [OrderedDict(Task=r.get('task', task), Dataset=data, Metrics=r['metrics'],
                            Source=' '.join(r['source'].split()))
                for r in ref.get('results', [])] or [
-                   OrderedDict(Task=task, Dataset=data, Metrics={})]
+                   OrderedDict(Task=t, Dataset=data, Metrics={}) for t in tasks]
     entry = OrderedDict()
     entry['Name'] = name
     entry['In Collection'] = collection['name']
@@ -419,6 +452,36 @@ def seg_tables(models, config_cell=config_link):
     return '\n\n'.join(parts) + '\n' + notes.render()
 
 
+def det_tables(models, config_cell=config_link):
+    """One table per dataset; a box AP column always and a mask AP column where
+    a model segments instances ('-': nothing reported)."""
+    notes = Footnotes()
+    parts = []
+    for data in sorted({m['entry']['Metadata']['Training Data'] for m in models}):
+        subset = sorted((m for m in models if m['entry']['Metadata']['Training Data'] == data),
+                        key=lambda m: m['entry']['Name'])
+        tasks = [t for t in DET_METRICS if any(t in m['tasks'] for m in subset)]
+        columns = [DET_METRICS[t] for t in tasks]
+        columns += [c for c in metric_columns(subset) if c not in columns]
+        rows = [['Method', 'Backbone', 'Neck', 'Lr schd', 'Params (M)'] + columns +
+                ['Source, notes', 'Weights', 'Config']]
+        for m in subset:
+            e = m['entry']
+            cells, sources = reported_cells(e, columns, notes)
+            if m['note']:
+                sources = (sources + ' ' + notes.mark(m['note'])).strip()
+            rows.append([m['method'], m['backbone'], m['neck'],
+                         f'{e["Metadata"]["Epochs"]} epochs',
+                         f'{e["Metadata"]["Parameters"] / 1e6:.2f}',
+                         *cells, sources or '-', weights_cell(e), config_cell(e)])
+        parts.append(f'### {data}\n\n' + table(rows))
+    return '\n\n'.join(parts) + '\n' + notes.render()
+
+
+# README tables of a collection, by the host of its task
+TABLES = {'mmpretrain': cls_tables, 'mmseg': seg_tables, 'mmdet': det_tables}
+
+
 def conversion_commands(zoo):
     """The converter command of every checkpoint the zoo converts from a
     published file, as ``mmwrn.model_zoo.missing_checkpoint_hint`` prints it."""
@@ -441,9 +504,8 @@ def zoo_page(zoo):
     """Every collection's tables for the documentation, one section each."""
     parts = []
     for collection, models in zoo:
-        tables = (cls_tables if HOST_OF_TASK[collection['task']] == 'mmpretrain'
-                  else seg_tables)(models, config_cell=config_path)
         host = HOST_OF_TASK[collection['task']]
+        tables = TABLES[host](models, config_cell=config_path)
         parts.append(f'## {collection["task"]}: `{collection["folder"]}/`\n\n'
                      f'{len(models)} models ({host}); collection `{collection["name"]}` of '
                      f'`{collection["folder"]}/{collection["metafile"]}`, details in '
@@ -466,8 +528,7 @@ def render(root=ROOT):
     for collection, models in zoo:
         folder = collection['folder']
         files[f'{folder}/{collection["metafile"]}'] = metafile(collection, models)
-        tables = (cls_tables if HOST_OF_TASK[collection['task']] == 'mmpretrain'
-                  else seg_tables)(models)
+        tables = TABLES[HOST_OF_TASK[collection['task']]](models)
         readme = f'{folder}/README.md'
         with open(osp.join(root, readme)) as f:
             files[readme] = replace_between_markers(f.read(), tables, readme)

@@ -18,14 +18,23 @@ class LabelRangeError(ValueError):
 
 
 def label_classes(model):
-    """``(num_classes, ignore_index)`` of a segmentor (its decode head) or a
+    """``(num_classes, ignore_index)`` of a segmentor (its decode head), a
+    detector (the box head of its RoI head, or its dense box head: mmdet) or a
     classifier (its head); ``(None, None)`` for other models."""
     while is_model_wrapper(model) or isinstance(model, BaseTTAModel):
         model = model.module
     head = getattr(model, 'decode_head', None)
     if head is not None:
         return head.num_classes, getattr(head, 'ignore_index', None)
-    head = getattr(model, 'head', None)
+    # two-stage detectors: the RoI head's box head (a list in cascades, one
+    # num_classes); single-stage: bbox_head. Not rpn_head (one class: object)
+    head = getattr(getattr(model, 'roi_head', None), 'bbox_head', None)
+    if isinstance(head, (list, tuple, torch.nn.ModuleList)):
+        head = head[0]
+    if head is None:
+        head = getattr(model, 'bbox_head', None)
+    if head is None:
+        head = getattr(model, 'head', None)
     num_classes = getattr(head, 'num_classes', None)
     return (num_classes, None) if isinstance(num_classes, int) else (None, None)
 
@@ -48,7 +57,8 @@ class LabelRangeHook(Hook):
     testing, against the model's classes: a segmentor's label maps
     (``gt_sem_seg``) against ``decode_head.num_classes`` with its
     ``ignore_index`` allowed, a classifier's labels (``gt_label``) against
-    ``head.num_classes``. Out-of-range values raise :class:`LabelRangeError`
+    ``head.num_classes``, a detector's object labels (``gt_instances.labels``)
+    against its box head's ``num_classes``. Out-of-range values raise :class:`LabelRangeError`
     naming the files, the values and their pixel counts.
 
     Without it mmseg's IoU counts only the values ``0 .. C-1``, so a label map
@@ -75,8 +85,8 @@ class LabelRangeHook(Hook):
     def before_run(self, runner):
         self.classes = label_classes(runner.model)
         if self.classes[0] is None:
-            print_log(f'LabelRangeHook: {type(runner.model).__name__} has neither a '
-                      'decode_head nor a head with num_classes: labels are not checked',
+            print_log(f'LabelRangeHook: {type(runner.model).__name__} has no decode_head, '
+                      'box head or head with num_classes: labels are not checked',
                       'current', level=logging.WARNING)
 
     def _check(self, data_batch, where):
@@ -87,6 +97,7 @@ class LabelRangeHook(Hook):
         for sample in data_batch.get('data_samples') or []:  # TTA: a list per image
             samples += sample if isinstance(sample, (list, tuple)) else [sample]
         problems = []
+        detection = False
         for sample in samples:
             if 'gt_sem_seg' in sample:
                 labels = sample.gt_sem_seg.data
@@ -94,6 +105,10 @@ class LabelRangeHook(Hook):
             elif 'gt_label' in sample:
                 labels = sample.gt_label
                 name = sample.metainfo.get('img_path')
+            elif 'gt_instances' in sample and 'labels' in sample.gt_instances:
+                labels = sample.gt_instances.labels  # mmdet: one class per object
+                name = sample.metainfo.get('img_path')
+                detection = True
             else:
                 continue
             bad = out_of_range(labels, num_classes, ignore_index)
@@ -108,8 +123,11 @@ class LabelRangeHook(Hook):
         message = (f'{where}: label values outside the {num_classes} classes '
                    f'(valid: {allowed}):\n'
                    + '\n'.join(problems) + '\nThe metric would leave them out and the loss '
-                   'fails on them; fix the label maps or the classes '
-                   '(tools/analysis_tools/check_dataset.py CONFIG lists every file).')
+                   'fails on them; ' + (
+                       'fix the annotations (their category ids) or the classes '
+                       '(the dataset\'s metainfo and the heads\' num_classes).' if detection
+                       else 'fix the label maps or the classes '
+                       '(tools/analysis_tools/check_dataset.py CONFIG lists every file).'))
         if self.action == 'warn':
             print_log(message, 'current', level=logging.WARNING)
             return

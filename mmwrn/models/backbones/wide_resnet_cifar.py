@@ -11,14 +11,14 @@ from typing import Optional, Sequence, Union
 import torch.nn as nn
 from mmcv.cnn import build_activation_layer, build_conv_layer, build_norm_layer
 
-from mmwrn.registry import register_model
+from mmwrn.registry import BACKBONE_HOSTS, register_model
 from ..utils import PreActResidualUnit
 from ..utils.args import check_bool, check_cfg, check_number, got
 from ..utils.preact_unit import check_with_cp
 from .base_backbone import BaseBackbone
 
 
-@register_model
+@register_model(hosts=BACKBONE_HOSTS)
 class WideResNet_CIFAR(BaseBackbone):
     """WRN-d-k backbone for 32x32 inputs.
 

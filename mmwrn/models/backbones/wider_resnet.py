@@ -7,7 +7,7 @@ from typing import Optional, Sequence, Union
 import torch.nn as nn
 from mmcv.cnn import build_activation_layer, build_conv_layer, build_norm_layer
 
-from mmwrn.registry import register_model
+from mmwrn.registry import BACKBONE_HOSTS, register_model
 from ..utils import PreActResidualUnit
 from ..utils.args import (check_bool, check_cfg, check_choice, check_number,
                           check_sequence, got)
@@ -28,7 +28,7 @@ def dilated_max_pool(dilation):
         nn.MaxPool2d(3, stride=1, dilation=dilation))
 
 
-@register_model
+@register_model(hosts=BACKBONE_HOSTS)
 class WiderResNet(BaseBackbone):
     """Wider ResNet backbone (the "RNA" networks; Model A = ResNet-38).
 
@@ -59,8 +59,8 @@ class WiderResNet(BaseBackbone):
 
     Only the levels up to the deepest output are built (and run): with
     ``out_indices=(2, 3, 4, 5)`` (ResNet-50's 256 / 512 / 1024 / 2048-channel
-    layout, what mmseg's multi-level decoders expect) there is no ``b7`` and no
-    ``bn7``, so every parameter is used and DDP needs no
+    layout, what mmseg's multi-level decoders and mmdet's FPN expect) there is
+    no ``b7`` and no ``bn7``, so every parameter is used and DDP needs no
     ``find_unused_parameters``. Built levels keep their names. A checkpoint of
     the full network (e.g. a classifier's backbone through
     ``init_cfg=dict(type='Pretrained', prefix='backbone.')``, or ``load_from``)
