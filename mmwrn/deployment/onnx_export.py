@@ -58,7 +58,7 @@ def config_task(cfg):
     """``'segmentation'`` or ``'classification'`` from the config's scope and
     model; an :class:`ExportError` for anything else."""
     scope = cfg.get('default_scope')
-    model_type = cfg.model.get('type')
+    model_type = (cfg.get('model') or {}).get('type')
     if scope == 'mmseg' and model_type == 'EncoderDecoder':
         return 'segmentation'
     if scope == 'mmpretrain' and model_type == 'ImageClassifier':
