@@ -123,7 +123,7 @@ def preprocess_info(model):
     """What the caller does before the graph: ``dict(mean, std, to_rgb)``
     (per channel, in the model's channel order, on 0-255 pixel values)."""
     pre = model.data_preprocessor
-    if not getattr(pre, '_enable_normalize', True) or not hasattr(pre, 'mean'):
+    if getattr(pre, 'mean', None) is None:  # built without mean/std: no normalisation
         mean, std = [0.0, 0.0, 0.0], [1.0, 1.0, 1.0]
     else:
         mean = [float(v) for v in pre.mean.flatten()]
