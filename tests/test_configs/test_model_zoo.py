@@ -31,9 +31,10 @@ def load_generator():
 
 
 def shipped_configs():
-    """``{name: path}`` of every config that is a model (not a base, not the demo)."""
+    """``{name: path}`` of every config that is a model (not a base, not the demo,
+    not an mmdeploy deploy config)."""
     paths = [p for p in glob.glob(osp.join(ROOT, 'configs', '*', '*.py'))
-             if osp.basename(osp.dirname(p)) not in ('_base_', 'demo')]
+             if osp.basename(osp.dirname(p)) not in ('_base_', 'demo', 'deploy')]
     return {osp.splitext(osp.basename(p))[0]: p for p in paths}
 
 

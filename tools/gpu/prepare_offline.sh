@@ -10,7 +10,8 @@
 # and mmcv's own requirements, resolved together for the target Python, one
 # version of each. By default ("slim") the wheels of the heavy compiled packages
 # that every PyTorch GPU image already has ($IMAGE_PROVIDED) are left out,
-# which keeps DIR at a few MiB: the target's own are then used (numpy 2 there,
+# which keeps DIR small (about 40 MiB, most of it onnxruntime and onnx for the
+# ONNX export tests): the target's own are then used (numpy 2 there,
 # although requirements/runtime.txt pins numpy<2 for the CPU set-up). --full
 # keeps them (~150 MiB: numpy<2 and an OpenCV built for it), for a target with
 # nothing but torch. DIR is replaced; /.whl/ is git-ignored.
