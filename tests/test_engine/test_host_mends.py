@@ -4,6 +4,7 @@ config lists mmwrn in ``custom_imports``); the switch (``enable``, the shipped
 configs, ``MMWRN_HOST_MENDS``) turns mmwrn's guarantees on. Each case runs in a
 fresh process: mends are process-wide and cannot be turned off."""
 import glob
+import importlib.util
 import os
 import os.path as osp
 import subprocess
@@ -15,6 +16,8 @@ from mmengine.config import Config
 from mmwrn import host_mends
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+needs_mmdet = pytest.mark.skipif(importlib.util.find_spec('mmdet') is None,
+                                 reason='needs mmdet (the other OpenMMLab codebase)')
 
 # run in a fresh process: an mmdet "user" who imports mmwrn, tables before and after
 PRELUDE = '''
@@ -49,6 +52,7 @@ def run_python(code, tmp_path, env=None):
     return out.stdout
 
 
+@needs_mmdet
 def test_import_mmwrn_in_an_mmdet_process_changes_no_checkpoint_io(tmp_path):
     code = f'MARKER = {str(tmp_path / "pwned")!r}\n' + PRELUDE + '''
 import mmwrn
@@ -80,6 +84,7 @@ print('mmseg lookup:', MMSegInferencer._load_model_from_metafile.__module__)
     assert 'mmseg lookup: mmengine.infer.infer' in out
 
 
+@needs_mmdet
 def test_the_switch_turns_the_guarantees_on_in_an_mmdet_process(tmp_path):
     """``host_mends.enable()``: crafted checkpoints refused without running,
     atomic saves, mmwrn's names in MMSegInferencer."""
@@ -112,6 +117,7 @@ except FileNotFoundError as e:
     assert 'name resolved: True' in out
 
 
+@needs_mmdet
 def test_a_shipped_config_turns_the_mends_on_in_an_mmdet_process(tmp_path):
     """What loads a shipped config (mmseg's init_model, mmpretrain's get_model,
     a Runner) imports its custom_imports: mmwrn.enable_host_mends."""
