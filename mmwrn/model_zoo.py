@@ -7,8 +7,9 @@ checkpoint is missing.
 * mmseg: ``MMSegInferencer(model=name)`` resolves the segmentation configs.
   mmseg has no way for a plugin to register a model index, so its
   inferencer's metafile lookup is extended by the ``mmseg_names`` host mend
-  (:mod:`mmwrn.host_mends`, on at import): mmwrn's names first, then mmseg's
-  own. ``MMSegInferencer(model=get_config_path(name))`` needs no mend.
+  (:mod:`mmwrn.host_mends`; off at import, on in the tools and shipped
+  configs): mmwrn's names first, then mmseg's own.
+  ``MMSegInferencer(model=get_config_path(name))`` needs no mend.
 * ``get_config_path(name)``: the config file of a name, for APIs that take a
   file (``mmseg.apis.init_model``, ``tools/train.py``).
 
