@@ -143,8 +143,8 @@ def enable(*names):
     _check_names(names, 'enable')
     for name in names:
         if name not in _enabled:
-            _enabled.add(name)
             MENDS[name][0]()
+            _enabled.add(name)
     return enabled()
 
 
