@@ -17,7 +17,8 @@ def read_requirements(name):
 class BuildPyWithMim(build_py):
     """Puts configs/, tools/ and model-index.yml into the built package as
     ``mmwrn/.mim/`` (OpenMMLab's layout), so that a wheel or ``pip install .``
-    carries them. An editable install reads them from the checkout instead."""
+    carries them. An editable install reads them from the checkout instead
+    (mmwrn itself); tools/link_editable_mim.py links them for ``mim``."""
 
     def run(self):
         super().run()

@@ -1,17 +1,21 @@
 """mmwrn: the Wider ResNet-38 family (Wu, Shen & van den Hengel) and Wide ResNets
 for mmsegmentation and mmpretrain. Importing mmwrn registers its models and
-training hooks, makes its config names resolve in mmpretrain and mmseg
-(:mod:`mmwrn.model_zoo`), makes mmengine's checkpoint loading safe on every
-supported torch (:mod:`mmwrn.checkpoint`) and its local checkpoint writes
-atomic (:mod:`mmwrn.engine.atomic_backend`)."""
-from . import checkpoint, datasets, engine, evaluation, models  # noqa: F401  (registers)
-from .engine.atomic_backend import install_atomic_backend
+training hooks and its classification names in mmpretrain
+(:mod:`mmwrn.model_zoo`), and turns on the host mends of
+:func:`mmwrn.host_mends.defaults` (``MMWRN_HOST_MENDS`` overrides them). The
+others (safe checkpoint loading, atomic saves) are turned on by mmwrn's tools,
+its shipped configs (``custom_imports``: :mod:`mmwrn.enable_host_mends`) or
+:func:`mmwrn.host_mends.enable`, so that importing mmwrn into a process that
+runs other OpenMMLab code leaves its checkpoint reads and writes as they were."""
+from . import checkpoint, datasets, engine, evaluation, host_mends, models  # noqa: F401
 from .model_zoo import get_config_path, register_model_index
 from .version import __version__
 
-checkpoint.install()
-install_atomic_backend()
 register_model_index()
+_names = host_mends.from_environment()
+if _names:
+    host_mends.enable(*_names)
+del _names
 
-__all__ = ['__version__', 'models', 'engine', 'checkpoint', 'get_config_path',
+__all__ = ['__version__', 'models', 'engine', 'checkpoint', 'host_mends', 'get_config_path',
            'register_model_index']

@@ -5,9 +5,11 @@ mmengine 0.10.7 loads checkpoints with a plain ``torch.load``: unpickling that
 can run arbitrary code on torch < 2.6, and that refuses mmengine's own
 checkpoints on torch >= 2.6 (where ``weights_only=True`` became the default:
 the message hub holds mmengine's ``HistoryBuffer`` and numpy arrays, dtypes
-and scalars). Importing mmwrn registers, through mmengine's public
-``CheckpointLoader.register_scheme``, loaders for local files and for
-``http(s)://`` URLs (downloaded as mmengine does) that
+and scalars). The ``safe_loading`` host mend (:mod:`mmwrn.host_mends`; on in
+mmwrn's tools and shipped configs) registers, through mmengine's public
+``CheckpointLoader.register_scheme``, :func:`load_from_local` for local files
+and :func:`load_from_http` for ``http(s)://`` URLs (downloaded as mmengine
+does), which
 
 * on torch >= 2.4 loads with ``weights_only=True``, the exact types mmengine
   writes added to torch's safe globals;
@@ -39,7 +41,6 @@ import numpy as np
 import torch
 from mmengine.dist import get_dist_info
 from mmengine.logging import HistoryBuffer, print_log
-from mmengine.runner import CheckpointLoader
 
 # torch.serialization.add_safe_globals arrived in torch 2.4
 HAS_SAFE_GLOBALS = hasattr(torch.serialization, 'add_safe_globals')
@@ -190,7 +191,7 @@ def safe_load(filename, map_location=None):
         raise CorruptCheckpointError(
             f'{filename} is truncated or corrupt: {problem} ({type(error).__name__} '
             'in torch.load). If a job was killed while writing it, use an earlier '
-            'checkpoint (with mmwrn imported, checkpoints are replaced atomically: '
+            'checkpoint (mmwrn\'s tools and configs replace checkpoints atomically: '
             'an interrupted save leaves the previous one intact).') from None
     if isinstance(error, pickle.UnpicklingError):
         reason = re.search(r'(?:WeightsUnpickler error:\s*|^)(.*?)\s*(Check the documentation|$)',
@@ -206,7 +207,9 @@ def safe_load(filename, map_location=None):
     raise error
 
 
-def _load_from_local(filename, map_location):
+def load_from_local(filename, map_location=None):
+    """mmengine's loader for local paths, made safe (:func:`safe_load`) and
+    with a hint for missing model-zoo checkpoints."""
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
         from .model_zoo import missing_checkpoint_hint
@@ -215,7 +218,7 @@ def _load_from_local(filename, map_location):
     return safe_load(filename, map_location)
 
 
-def _load_from_http(filename, map_location=None, model_dir=None, progress=False):
+def load_from_http(filename, map_location=None, model_dir=None, progress=False):
     """``http(s)://`` checkpoints: downloaded as mmengine does (rank 0 first,
     into ``<torch hub dir>/checkpoints``, kept there), then :func:`safe_load`
     (mmengine's own loader unpickles the download with a plain ``torch.load``)."""
@@ -234,20 +237,6 @@ def _load_from_http(filename, map_location=None, model_dir=None, progress=False)
         if rank > 0:
             download()  # a node without rank 0's file system
     return safe_load(cached, map_location)
-
-
-def install():
-    """Make mmengine's loading of local checkpoints safe (see the module
-    docstring). Idempotent; called when mmwrn is imported."""
-    if HAS_SAFE_GLOBALS:
-        torch.serialization.add_safe_globals(mmengine_checkpoint_types())
-    elif not getattr(install, 'logged', False):
-        install.logged = True
-        print_log(f'mmwrn: torch {torch.__version__} has no add_safe_globals: checkpoints '
-                  'load through mmwrn\'s restricted unpickler (same allow-list)', 'current')
-    CheckpointLoader.register_scheme(prefixes='', loader=_load_from_local, force=True)
-    CheckpointLoader.register_scheme(prefixes=('http://', 'https://'), loader=_load_from_http,
-                                     force=True)
 
 
 class CheckpointMismatchError(RuntimeError):

@@ -6,8 +6,10 @@ checkpoint is missing.
   ``mmpretrain.get_model(name)`` and ``list_models('wider*')`` know them.
 * mmseg: ``MMSegInferencer(model=name)`` resolves the segmentation configs.
   mmseg has no way for a plugin to register a model index, so its
-  inferencer's metafile lookup is extended (once, at import): mmwrn's names
-  first, then mmseg's own.
+  inferencer's metafile lookup is extended by the ``mmseg_names`` host mend
+  (:mod:`mmwrn.host_mends`; off at import, on in the tools and shipped
+  configs): mmwrn's names first, then mmseg's own.
+  ``MMSegInferencer(model=get_config_path(name))`` needs no mend.
 * mmdet (optional): the detection configs are in the index too; pass
   ``get_config_path(name)`` to ``mmdet.apis.DetInferencer`` / ``init_detector``
   (mmdet's own lookup by name is not extended).
@@ -16,7 +18,8 @@ checkpoint is missing.
 
 The configs, tools and ``model-index.yml`` live in ``mmwrn/.mim/`` in an
 installed wheel (OpenMMLab's layout, what ``mim`` reads) and at the top of the
-checkout in a source tree or editable install.
+checkout in a source tree or editable install (whose ``mmwrn/.mim/`` holds
+links to them once tools/link_editable_mim.py has run, for ``mim``).
 """
 import os.path as osp
 from functools import lru_cache
@@ -24,7 +27,7 @@ from functools import lru_cache
 import yaml
 from mmengine.logging import print_log
 
-PACKAGE_DIR = osp.dirname(osp.abspath(__file__))
+PACKAGE_DIR = osp.dirname(osp.realpath(__file__))
 HOST_OF_TASK = {'Image Classification': 'mmpretrain', 'Semantic Segmentation': 'mmseg',
                 'Object Detection': 'mmdet', 'Instance Segmentation': 'mmdet'}
 CONVERTERS = {'ademxapp': 'ademxapp2mmwrn.py', 'iabn': 'port2mmwrn.py', 'nv': 'port2mmwrn.py',
@@ -35,8 +38,10 @@ def mim_root():
     """The folder holding ``configs/``, ``tools/`` and ``model-index.yml``, or
     None when neither an installed ``.mim`` nor a checkout has them."""
     for root in (osp.join(PACKAGE_DIR, '.mim'), osp.dirname(PACKAGE_DIR)):
-        if osp.isfile(osp.join(root, 'model-index.yml')):
-            return root
+        index = osp.join(root, 'model-index.yml')
+        if osp.isfile(index):
+            # an editable install's mmwrn/.mim links to the checkout: the real folder
+            return osp.dirname(osp.realpath(index))
     return None
 
 
@@ -147,9 +152,10 @@ def missing_checkpoint_hint(path):
 
 
 def register_model_index():
-    """Register the classification models in mmpretrain's ModelHub and extend
-    mmseg's inferencer to find the segmentation models. Idempotent; returns
-    whether mmwrn's model index was found."""
+    """Register the classification models in mmpretrain's ModelHub (its public
+    ``ModelHub.register_model_index``). Idempotent; returns whether mmwrn's
+    model index was found. (The segmentation names reach ``MMSegInferencer``
+    through the ``mmseg_names`` host mend, :mod:`mmwrn.host_mends`.)"""
     models = load_model_index()
     if not models:
         print_log('mmwrn: model-index.yml not found (neither in mmwrn/.mim nor in a '
@@ -157,7 +163,6 @@ def register_model_index():
                   'wheel or `pip install .`', 'current', level=30)
         return False
     _register_in_mmpretrain(models)
-    _extend_mmseg_inferencer()
     return True
 
 
@@ -168,20 +173,3 @@ def _register_in_mmpretrain(models):
         first = next(e['Name'] for e in models.values() if e['metafile'] == metafile)
         if not ModelHub.has(first):
             ModelHub.register_model_index(metafile, config_prefix=mim_root())
-
-
-def _extend_mmseg_inferencer():
-    from mmengine.config import Config
-    from mmseg.apis import MMSegInferencer
-    lookup = MMSegInferencer._load_model_from_metafile
-    if getattr(lookup, 'mmwrn', False):
-        return
-
-    def load_model_from_metafile(self, model):
-        entry = load_model_index().get(model.lower())
-        if entry is None or entry['host'] != 'mmseg':
-            return lookup(self, model)
-        return Config.fromfile(entry['Config']), entry.get('Weights')
-
-    load_model_from_metafile.mmwrn = True
-    MMSegInferencer._load_model_from_metafile = load_model_from_metafile

@@ -107,6 +107,7 @@ STAMP="$VENV/.mmwrn-install-stamp"
 if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$(req_hash)" ]] \
         && [[ "$(mmcv_state)" == ok ]] \
         && "$PY" -c "import mmwrn, mmseg.models, mmpretrain.models, mmdet.models" 2>/dev/null; then
+    "$PY" "$ROOT/tools/link_editable_mim.py"
     log "environment $VENV is up to date"
     exit 0
 fi
@@ -187,6 +188,8 @@ log "mmcv $MMCV_VERSION with compiled ops: ok"
 
 log "installing mmengine, mmsegmentation, mmpretrain and mmwrn (editable, with test extras: mmdetection)"
 "${PIP[@]}" install -q --no-build-isolation "${NO_DEPS[@]}" -e "$ROOT[tests]"
+# mim reads <site-packages>/mmwrn/.mim, which an editable install lacks: link it
+"$PY" "$ROOT/tools/link_editable_mim.py"
 if [[ -z "$WHEELHOUSE" ]]; then
     # openmim (the `mim` command, for the packaging tests) without its opendatalab
     # dependency, whose openxlab pins setuptools 60 and old requests/rich; mim's

@@ -26,7 +26,7 @@ from mmengine.config import Config  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import CheckpointLoader, Runner  # noqa: E402
 
-import mmwrn  # noqa: E402,F401
+import mmwrn.enable_host_mends  # noqa: E402,F401  (registers mmwrn; every host mend on)
 from mmwrn.checkpoint import (CheckpointMismatchError,  # noqa: E402
                               CorruptCheckpointError, check_checkpoint_fits)
 from mmwrn.engine import LabelRangeError  # noqa: E402

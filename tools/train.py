@@ -26,7 +26,7 @@ from mmengine.config import Config  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-import mmwrn  # noqa: E402,F401  (registers models and hooks, safe checkpoints)
+import mmwrn.enable_host_mends  # noqa: E402,F401  (registers mmwrn; every host mend on)
 from mmwrn.engine import (LabelRangeError, NonFiniteLossError,  # noqa: E402
                           TrainingPreempted, add_resume_hooks, find_resume_checkpoint,
                           requeue_slurm_job)

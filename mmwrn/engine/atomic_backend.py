@@ -2,9 +2,10 @@
 
 mmengine writes checkpoints (and ``LocalBackend.put`` / ``put_text`` in
 general) in place, so a process killed during a save leaves a truncated file
-under the final name, which ``--resume`` then picks. :class:`AtomicLocalBackend`
-replaces mmengine's backend for local paths (mmengine's public
-``register_backend``): it writes a temporary file in the same directory,
+under the final name, which ``--resume`` then picks. The ``atomic_saves`` host
+mend (:mod:`mmwrn.host_mends`; on in mmwrn's tools and shipped configs) makes
+:class:`AtomicLocalBackend` mmengine's backend for local paths (mmengine's
+public ``register_backend``): it writes a temporary file in the same directory,
 flushes it to disk and renames it over the target (``os.replace``), so the
 target always holds either its old or its complete new content.
 """
@@ -12,7 +13,7 @@ import os
 import os.path as osp
 import secrets
 
-from mmengine.fileio import LocalBackend, register_backend
+from mmengine.fileio import LocalBackend
 
 
 def atomic_write(data, filepath):
@@ -68,16 +69,10 @@ def _fsync_directory(directory):
 class AtomicLocalBackend(LocalBackend):
     """mmengine's ``LocalBackend`` whose ``put`` and ``put_text`` replace the
     target atomically (:func:`atomic_write`). Registered for local paths
-    (backend name ``local``, no prefix) by :func:`install_atomic_backend`."""
+    (backend name ``local``, no prefix) by the ``atomic_saves`` host mend."""
 
     def put(self, obj, filepath):
         atomic_write(obj, filepath)
 
     def put_text(self, obj, filepath, encoding='utf-8'):
         atomic_write(obj.encode(encoding), filepath)
-
-
-def install_atomic_backend():
-    """Make mmengine's local file writes atomic. Idempotent; called when mmwrn
-    is imported."""
-    register_backend('local', AtomicLocalBackend, force=True, prefixes='')

@@ -138,17 +138,31 @@ def test_get_model_pretrained_without_the_checkpoint_says_how_to_make_it(tmp_pat
     command_paths_exist(str(error.value))
 
 
-def test_mmseg_inferencer_without_the_checkpoint_says_how_to_make_it(tmp_path, monkeypatch):
+@pytest.mark.parametrize('way', ['config_path', 'mmseg_names'])
+def test_mmseg_inferencer_without_the_checkpoint_says_how_to_make_it(tmp_path, monkeypatch,
+                                                                     way):
+    """The public way (a config path and the zoo's weights file) and the
+    ``mmseg_names`` host mend (a name) both find the model and its hint."""
     from mmseg.apis import MMSegInferencer
+
+    from mmwrn import host_mends
+    from mmwrn.model_zoo import weights_of
+
+    def inferencer(name):
+        if way == 'config_path':
+            return MMSegInferencer(model=mmwrn.get_config_path(name), weights=weights_of(name))
+        host_mends.enable('mmseg_names')
+        return MMSegInferencer(model=name)
+
     monkeypatch.chdir(tmp_path)
     with pytest.raises(FileNotFoundError) as error:
-        MMSegInferencer(model='twoconv_wider-resnet38-a1-d8_4xb4-40k_voc12aug-504x504')
+        inferencer('twoconv_wider-resnet38-a1-d8_4xb4-40k_voc12aug-504x504')
     message = str(error.value)
     assert ('tools/model_converters/ademxapp2mmwrn.py voc_rna-a1_cls21_s8_ep-0001.params '
             'checkpoints/twoconv_wider-resnet38-a1-d8_4xb4-40k_voc12aug-504x504.pth') in message
     command_paths_exist(message)
     with pytest.raises(FileNotFoundError, match='no published weights exist'):
-        MMSegInferencer(model='fcn_wider-resnet38-a1-d8_4xb4-80k_ade20k-512x512')
+        inferencer('fcn_wider-resnet38-a1-d8_4xb4-80k_ade20k-512x512')
 
 
 def test_every_checkpoint_a_config_starts_from_has_a_hint():

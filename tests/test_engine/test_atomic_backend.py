@@ -7,8 +7,11 @@ import torch
 from mmengine.fileio import get_file_backend
 from mmengine.runner.checkpoint import save_checkpoint
 
-import mmwrn  # noqa: F401
+from mmwrn import host_mends
 from mmwrn.engine.atomic_backend import AtomicLocalBackend, atomic_write
+
+# what mmwrn's tools and shipped configs turn on (mmwrn.enable_host_mends)
+host_mends.enable('atomic_saves')
 
 
 def test_local_writes_go_through_the_atomic_backend(tmp_path, monkeypatch):

@@ -9,12 +9,15 @@ import torch
 from mmengine.logging import HistoryBuffer, MessageHub
 from mmengine.runner.checkpoint import _load_checkpoint, save_checkpoint
 
-import mmwrn  # noqa: F401
+from mmwrn import host_mends
 from mmwrn.checkpoint import (RESTRICTED_PICKLE, CorruptCheckpointError,
                               UnsafeCheckpointError, safe_load)
 
 
 import mmwrn.checkpoint as ckpt_module
+
+# what mmwrn's tools and shipped configs turn on (mmwrn.enable_host_mends)
+host_mends.enable('safe_loading')
 
 LOADERS = ['weights_only', 'restricted']
 
@@ -89,7 +92,8 @@ def test_fresh_process_loads_history_buffers(tmp_path):
     hub.update_scalar('train/loss', 1.5)
     path = tmp_path / 'ckpt.pth'
     save_checkpoint(dict(message_hub=hub.state_dict()), str(path))
-    code = ('import mmwrn\nfrom mmengine.runner.checkpoint import _load_checkpoint\n'
+    code = ('import mmwrn.enable_host_mends\n'
+            'from mmengine.runner.checkpoint import _load_checkpoint\n'
             f'c = _load_checkpoint({str(path)!r})\n'
             "print(c['message_hub']['log_scalars']['train/loss'].current())")
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)

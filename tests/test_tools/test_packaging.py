@@ -28,7 +28,7 @@ def installed(tmp_path_factory):
     src = tmp / 'src'  # build from a copy: pip builds in place
     shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(
         '.git', '.venv*', 'work_dirs', 'data', 'build', '*.egg-info', '__pycache__',
-        '.pytest_cache'))
+        '.pytest_cache', '.mim'))
     out = subprocess.run(
         [sys.executable, '-m', 'pip', 'wheel', '-q', '--no-deps', '--no-build-isolation',
          '-w', str(tmp / 'dist'), str(src)], capture_output=True, text=True)
@@ -112,6 +112,7 @@ def test_mmseg_inferencer_resolves_a_segmentation_name(installed):
     code = f'''
 import mmwrn
 from mmseg.apis import MMSegInferencer
+mmwrn.host_mends.enable('mmseg_names')  # mmseg's lookup extended: a name, not a config path
 try:
     MMSegInferencer(model={SEG_NAME!r}, device='cpu')
 except FileNotFoundError as e:
@@ -136,3 +137,16 @@ def test_mim_search_train_and_test(installed):
     out = run(['mim', 'test', 'mmwrn', f'{DEMO}.py', '--checkpoint', 'wd/iter_2.pth',
                '--work-dir', 'wd_test'], installed, timeout=600)
     assert 'mIoU' in out
+    out = run(['mim', 'run', 'mmwrn', 'publish_model', 'wd/iter_2.pth', 'published.pth'],
+              installed, timeout=600)
+    assert 'wrote published-' in out
+
+
+def test_link_editable_mim_refuses_a_wheel_install(installed):
+    site, work, env = installed
+    out = subprocess.run([sys.executable, str(site / 'mmwrn' / '.mim' / 'tools' /
+                                              'link_editable_mim.py')],
+                         cwd=work, env=env, capture_output=True, text=True)
+    assert out.returncode == 1
+    assert f'mmwrn in {site} is not an editable install' in out.stderr
+    assert not (site / 'mmwrn' / '.mim' / 'mmwrn').exists()

@@ -127,7 +127,7 @@ class Bench:
     its model, its inputs and its train / infer step."""
 
     def __init__(self, impl, cp, args):
-        import mmwrn  # noqa: F401
+        import mmwrn.enable_host_mends  # noqa: F401  (every host mend on)
         self.impl, self.cp, self.args = impl, cp, args
         self.device = torch.device(args.device)
         cfg = Config.fromfile(args.config)

@@ -25,7 +25,7 @@ from mmengine.runner import CheckpointLoader, load_state_dict  # noqa: E402
 from mmseg.apis import inference_model, init_model  # noqa: E402
 from mmseg.visualization import SegLocalVisualizer  # noqa: E402
 
-import mmwrn  # noqa: E402,F401
+import mmwrn.enable_host_mends  # noqa: E402,F401  (registers mmwrn; every host mend on)
 from mmwrn.checkpoint import (CheckpointMismatchError,  # noqa: E402
                               CorruptCheckpointError, check_checkpoint_fits)
 from mmwrn.converters.common import dataset_meta  # noqa: E402

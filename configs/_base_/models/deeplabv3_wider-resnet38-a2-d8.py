@@ -1,7 +1,7 @@
 # mmseg's DeepLabV3 (ASPP 12/24/36 + image pool, 512 ch) on WiderResNet-38 A2 at
 # output stride 8, as IABN puts DeepLabV3 on A2 (aux on B5).
 _base_ = ['mmseg::_base_/models/deeplabv3_r50-d8.py']
-custom_imports = dict(imports=['mmwrn'], allow_failed_imports=False)
+custom_imports = dict(imports=['mmwrn', 'mmwrn.enable_host_mends'], allow_failed_imports=False)
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 model = dict(
     pretrained=None,

@@ -3,7 +3,7 @@
 # 2048 ch, strides 4 / 8 / 8 / 8), so mmseg's heads are unchanged: the low-level branch
 # from B3 (output 0, stride 4), ASPP on B6, aux on B5. B7 and bn7 are not built.
 _base_ = ['mmseg::_base_/models/deeplabv3plus_r50-d8.py']
-custom_imports = dict(imports=['mmwrn'], allow_failed_imports=False)
+custom_imports = dict(imports=['mmwrn', 'mmwrn.enable_host_mends'], allow_failed_imports=False)
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 model = dict(
     pretrained=None,

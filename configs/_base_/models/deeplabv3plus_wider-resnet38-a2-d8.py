@@ -2,7 +2,7 @@
 # on B7 (4096 ch), low-level branch (48 ch) from B2 (128 ch, stride 2: backbone output 0,
 # which mmseg's head always takes); aux on B5.
 _base_ = ['mmseg::_base_/models/deeplabv3plus_r50-d8.py']
-custom_imports = dict(imports=['mmwrn'], allow_failed_imports=False)
+custom_imports = dict(imports=['mmwrn', 'mmwrn.enable_host_mends'], allow_failed_imports=False)
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 model = dict(
     pretrained=None,

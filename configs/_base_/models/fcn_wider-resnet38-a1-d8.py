@@ -1,7 +1,7 @@
 # mmseg's FCN head on WiderResNet-38 A1, output stride 8: decode head on B7 (after
 # bn7, 4096 ch), auxiliary head on B5 (1024 ch, stride 8) as ResNet's stage 3.
 _base_ = ['mmseg::_base_/models/fcn_r50-d8.py']
-custom_imports = dict(imports=['mmwrn'], allow_failed_imports=False)
+custom_imports = dict(imports=['mmwrn', 'mmwrn.enable_host_mends'], allow_failed_imports=False)
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 model = dict(
     pretrained=None,

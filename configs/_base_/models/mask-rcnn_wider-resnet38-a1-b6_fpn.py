@@ -4,7 +4,7 @@
 # starts from the ImageNet A1 classifier of the model zoo (wider-resnet38-a1_4xb64_in1k:
 # converted from the authors' release, or trained), its B7 / bn7 keys skipped.
 _base_ = ['mmdet::_base_/models/mask-rcnn_r50_fpn.py']
-custom_imports = dict(imports=['mmwrn'], allow_failed_imports=False)
+custom_imports = dict(imports=['mmwrn', 'mmwrn.enable_host_mends'], allow_failed_imports=False)
 model = dict(
     backbone=dict(
         _delete_=True,

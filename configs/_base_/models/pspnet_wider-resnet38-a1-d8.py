@@ -1,6 +1,6 @@
 # mmseg's PSPNet head on WiderResNet-38 A1, output stride 8 (B7 4096 ch; aux on B5).
 _base_ = ['mmseg::_base_/models/pspnet_r50-d8.py']
-custom_imports = dict(imports=['mmwrn'], allow_failed_imports=False)
+custom_imports = dict(imports=['mmwrn', 'mmwrn.enable_host_mends'], allow_failed_imports=False)
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 model = dict(
     pretrained=None,

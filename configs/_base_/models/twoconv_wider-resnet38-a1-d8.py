@@ -2,7 +2,7 @@
 # stride 8 (ademxapp dilation rule, dropout 0.3 in B6 / 0.5 in B7), BN frozen to
 # global statistics, and the "2 conv." head trained with bootstrapped
 # cross-entropy (threshold 0.6, >= 256 pixels) at 1/8 resolution.
-custom_imports = dict(imports=['mmwrn'], allow_failed_imports=False)
+custom_imports = dict(imports=['mmwrn', 'mmwrn.enable_host_mends'], allow_failed_imports=False)
 # eps 1.001e-5 = MXNet's BN, as the ademxapp ImageNet weights were trained with
 norm_cfg = dict(type='SyncBN', eps=1.001e-5, requires_grad=True)
 data_preprocessor = dict(

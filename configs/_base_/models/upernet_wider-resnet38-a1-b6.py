@@ -3,7 +3,7 @@
 # 4 / 8 / 16 / 32, ResNet stages 0-3), so mmseg's heads are unchanged; aux on B5. B7 and
 # bn7 are not built: every parameter trains, DDP needs no find_unused_parameters.
 _base_ = ['mmseg::_base_/models/upernet_r50.py']
-custom_imports = dict(imports=['mmwrn'], allow_failed_imports=False)
+custom_imports = dict(imports=['mmwrn', 'mmwrn.enable_host_mends'], allow_failed_imports=False)
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 model = dict(
     pretrained=None,

@@ -1,7 +1,7 @@
 # mmseg's UPerNet on WiderResNet-38 A1 at output stride 32 (as mmseg's UPerNet on
 # ResNet): B3, B4, B5 and B7 (256 / 512 / 1024 / 4096 ch, strides 4-32); aux on B5.
 _base_ = ['mmseg::_base_/models/upernet_r50.py']
-custom_imports = dict(imports=['mmwrn'], allow_failed_imports=False)
+custom_imports = dict(imports=['mmwrn', 'mmwrn.enable_host_mends'], allow_failed_imports=False)
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 model = dict(
     pretrained=None,

@@ -3,7 +3,7 @@
 # features, global average pooling, bias-free 1x1 conv fc8 -> 20 VOC classes, multi-label
 # soft-margin loss (sigmoid cross-entropy averaged over classes). CAMs: fc8 on the feature
 # map before pooling, then ReLU (CAMClsHead.cams; tools/wsss/cam.py).
-custom_imports = dict(imports=['mmwrn'], allow_failed_imports=False)
+custom_imports = dict(imports=['mmwrn', 'mmwrn.enable_host_mends'], allow_failed_imports=False)
 model = dict(
     type='ImageClassifier',
     data_preprocessor=dict(

@@ -1,6 +1,6 @@
 # ImageNet classifier of the paper: WiderResNet-38 Model A1 (no dropout), bn7 + ReLU,
 # global average pooling, FC-1000 with bias.
-custom_imports = dict(imports=['mmwrn'], allow_failed_imports=False)
+custom_imports = dict(imports=['mmwrn', 'mmwrn.enable_host_mends'], allow_failed_imports=False)
 model = dict(
     type='ImageClassifier',
     # BN eps 1.001e-5 = MXNet's: the authors' released weights need it

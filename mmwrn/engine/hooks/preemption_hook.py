@@ -80,8 +80,9 @@ class PreemptionHook(Hook):
     loses both. This hook takes over that removal (it sets the hook's
     ``max_keep_ckpts`` to -1 and remembers N) and removes outdated
     checkpoints only after the new checkpoint and ``last_checkpoint`` are
-    written. (With mmwrn imported, checkpoint files are also written
-    atomically, see ``mmwrn.checkpoint``.)
+    written. (With the ``atomic_saves`` host mend on, as in mmwrn's tools and
+    shipped configs, checkpoint files are also written atomically, see
+    ``mmwrn.host_mends``.)
 
     tools/train.py adds this hook to every config.
 
