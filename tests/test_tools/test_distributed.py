@@ -16,7 +16,7 @@ from mmengine.config import Config
 
 from mmwrn.models.utils import SyncBatchNorm
 from tests.demo_data import synthetic_data
-from mmwrn.utils.launch import replace_sync_bn
+from mmwrn.cli.launch import replace_sync_bn
 from tests.seg_utils import ROOT, tiny_train_config
 
 DEMO = osp.join(ROOT, 'configs', 'demo',
@@ -140,7 +140,7 @@ def test_readme_shrink_recipe_turns_persistent_workers_off():
     """README "Shrinking a run": num_workers=0 alone, on a config with
     persistent_workers=True (torch's DataLoader refuses the pair)."""
     import argparse
-    from mmwrn.utils.launch import add_launch_args, setup_cfg
+    from mmwrn.cli.launch import add_launch_args, setup_cfg
     parser = argparse.ArgumentParser()
     parser.add_argument('--work-dir')
     parser.add_argument('--resume', default=None)
@@ -160,7 +160,7 @@ def test_readme_shrink_recipe_turns_persistent_workers_off():
 
 
 def test_slurm_dist_env_from_slurm_variables():
-    from mmwrn.utils.launch import slurm_dist_env
+    from mmwrn.cli.launch import slurm_dist_env
     env = dict(SLURM_PROCID='3', SLURM_NTASKS='4', SLURM_LOCALID='1', MASTER_ADDR='10.0.0.7',
                SLURM_STEP_NODELIST='n[1-2]')
     assert slurm_dist_env(env) == dict(RANK='3', WORLD_SIZE='4', LOCAL_RANK='1',
