@@ -7,7 +7,7 @@ import pytest
 import torch
 from mmengine.optim.optimizer import amp_optimizer_wrapper
 
-from tests.device_helpers import amp_losses, calibrate_bn, paper_segmenter
+from tests.helpers.device import amp_losses, calibrate_bn, paper_segmenter
 
 STEPS = 10
 

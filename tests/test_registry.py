@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import mmwrn  # noqa: F401
-from tests.conftest import TINY_CHANNELS
+from tests.helpers.tiny import TINY_CHANNELS
 
 
 @pytest.mark.parametrize('scope', ['mmseg', 'mmpretrain'])
@@ -60,6 +60,7 @@ print(type(m).__module__, m(torch.randn(2, 3, 32, 32))[0].shape[1])
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('host', ['mmseg', 'mmpretrain'])
 def test_scoped_name_works_without_custom_imports(host):
     out = subprocess.run(

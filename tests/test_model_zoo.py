@@ -12,8 +12,8 @@ import yaml
 
 import mmwrn  # noqa: F401
 from mmwrn.model_zoo import load_model_index, missing_checkpoint_hint
-from tests.conversion_matrix import cached_host_config_lookup
-from tests.seg_utils import ROOT, load_tiny
+from tests.helpers.conversion_matrix import cached_host_config_lookup
+from tests.helpers.seg import ROOT, load_tiny
 
 GENERATOR = osp.join(ROOT, 'tools', 'model_zoo', 'update_model_zoo.py')
 UPDATE = 'python tools/model_zoo/update_model_zoo.py'
