@@ -36,6 +36,7 @@ def shipped_configs():
     return {osp.splitext(osp.basename(p))[0]: p for p in paths}
 
 
+@pytest.mark.slow  # regenerates the metafiles, model index and tables of every config
 def test_generated_files_are_up_to_date(tmp_path):
     generator = load_generator()
     with cached_host_config_lookup():

@@ -13,7 +13,8 @@ STEPS = 10
 
 
 @pytest.mark.parametrize('device,dtype', [
-    ('cpu', 'bfloat16'),  # mmengine's CPU autocast is bf16 only
+    # mmengine's CPU autocast is bf16 only; several training steps: slow on CPU
+    pytest.param('cpu', 'bfloat16', marks=pytest.mark.slow),
     pytest.param('cuda', 'bfloat16', marks=pytest.mark.cuda),
     pytest.param('cuda', 'float16', marks=pytest.mark.cuda),
 ])

@@ -39,6 +39,7 @@ def process_group(request):
     dist.destroy_process_group()
 
 
+@pytest.mark.slow  # a gloo / NCCL process group and several training steps
 @pytest.mark.parametrize('process_group', devices(), indirect=True)
 def test_sync_bn_in_one_process_group_trains_as_bn(process_group):
     device = process_group

@@ -296,6 +296,7 @@ def test_finite_loss_hook_arguments():
         FiniteLossHook(check_weights='no')
 
 
+@pytest.mark.slow  # builds every shipped config
 def test_shipped_configs_turn_the_guards_on():
     configs = [p for p in glob.glob(osp.join(ROOT, 'configs', '*', '*.py'))
                if '_base_' not in p]
