@@ -29,10 +29,10 @@ from mmengine.runner import CheckpointLoader, Runner  # noqa: E402
 import mmwrn.enable_host_mends  # noqa: E402,F401  (registers mmwrn; every host mend on)
 from mmwrn.checkpoint import (CheckpointMismatchError,  # noqa: E402
                               CorruptCheckpointError, check_checkpoint_fits)
+from mmwrn.cli.launch import (  # noqa: E402
+    add_launch_args, init_cpu_distributed, parse_launch_args, setup_cfg)
 from mmwrn.engine import LabelRangeError  # noqa: E402
 from mmwrn.utils.outputs import OutputError  # noqa: E402
-from mmwrn.utils.launch import (add_launch_args, init_cpu_distributed,  # noqa: E402
-                                parse_launch_args, setup_cfg)
 
 
 def parse_args():

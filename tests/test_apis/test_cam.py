@@ -1,5 +1,5 @@
 """mmwrn.apis.cam: CAMs of a converted PSA classifier equal PSA's (its
-forward_cam and infer_cls.py aggregation, re-implemented in tests/psa_refs.py)
+forward_cam and infer_cls.py aggregation, re-implemented in tests/helpers/psa.py)
 on random weights; CAM files are atomic and a run resumes; bad models and
 checkpoints are refused with the reason."""
 import os
@@ -12,10 +12,12 @@ from PIL import Image
 
 from mmwrn.apis import SCALE_SETS, CAMError, image_cams, init_cam_model, load_cams, run_cams
 from mmwrn.apis import cam as cam_api
-from tests import converter_refs as R
-from tests import psa_refs as P
-from tests.conversion_matrix import _tool, single_thread, tiny_config
-from tests.seg_utils import ROOT
+from tests.helpers import psa as P
+from tests.helpers import source_networks as R
+from tests.helpers.conversion_matrix import _tool, single_thread, tiny_config
+from tests.helpers.seg import ROOT
+
+pytestmark = pytest.mark.slow  # subprocesses: tools/*.py run as the user runs them
 
 WSSS = osp.join(ROOT, 'configs', 'wider_resnet_wsss')
 PSA_CAM = osp.join(WSSS, 'wider-resnet38-a1-d8-cam_3rdparty-psa_2xb8-15e_voc12aug-448x448.py')

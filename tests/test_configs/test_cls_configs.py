@@ -9,8 +9,8 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
 import mmwrn  # noqa: F401
-from tests.cls_helpers import CLS_CONFIGS, shrink_cls
-from tests.seg_utils import ROOT
+from tests.helpers.cls import CLS_CONFIGS, shrink_cls
+from tests.helpers.seg import ROOT
 
 
 @pytest.mark.compat

@@ -12,7 +12,7 @@ from mmengine.registry import DefaultScope
 from torch.nn.modules.batchnorm import _BatchNorm
 
 import mmwrn  # noqa: F401
-from tests.det_helpers import CLASSES, DET_CONFIGS, needs_mmdet, tiny_det_options
+from tests.helpers.det import CLASSES, DET_CONFIGS, needs_mmdet, tiny_det_options
 
 pytestmark = needs_mmdet
 NAMES = [osp.basename(p) for p in DET_CONFIGS]

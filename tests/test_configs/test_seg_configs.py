@@ -8,7 +8,7 @@ from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 
 import mmwrn  # noqa: F401
-from tests.seg_utils import ROOT, SEG_CONFIGS, load_tiny, make_batch
+from tests.helpers.seg import ROOT, SEG_CONFIGS, load_tiny, make_batch
 
 
 @pytest.mark.compat

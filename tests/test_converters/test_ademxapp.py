@@ -1,7 +1,7 @@
 """ademxapp MXNet weights -> mmwrn with tools/model_converters/ademxapp2mmwrn.py,
 checked against MXNet's own forward (fixtures made with MXNet 1.9.1 by
 tests/data/ademxapp/make_fixture.py) and, for the layouts the fixtures do not
-cover, against tests/converter_refs.py's ademxapp forward (itself checked
+cover, against tests/helpers/source_networks.py's ademxapp forward (itself checked
 against the MXNet fixtures here)."""
 import os.path as osp
 
@@ -11,9 +11,10 @@ import torch
 from mmengine.config import Config
 
 from mmwrn.converters import NDArrayFileError, load_ndarray_list
-from tests import converter_refs as R
-from tests.conversion_matrix import ALL_SOURCES, compare, run_cli, single_thread, tiny_config
-from tests.seg_utils import ROOT
+from tests.helpers import source_networks as R
+from tests.helpers.conversion_matrix import (ALL_SOURCES, compare, run_cli, single_thread,
+                                             tiny_config)
+from tests.helpers.seg import ROOT
 
 FIX = osp.join(ROOT, 'tests', 'data', 'ademxapp')
 TOOL = osp.join(ROOT, 'tools', 'model_converters', 'ademxapp2mmwrn.py')
@@ -62,6 +63,7 @@ def test_reader_reads_mxnet_files():
     assert params['aux:bn7_moving_var'].shape == (128, )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('variant', ['a1', 'a'])
 def test_classifier_matches_mxnet(tmp_path, variant):
     import mmpretrain
@@ -77,6 +79,7 @@ def test_classifier_matches_mxnet(tmp_path, variant):
     np.testing.assert_allclose(logits.numpy(), expected, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('output_stride', [8, 16])
 def test_segmentor_matches_mxnet(tmp_path, output_stride):
     from mmseg.apis import init_model
@@ -104,6 +107,7 @@ def test_segmentor_matches_mxnet(tmp_path, output_stride):
     assert 'head dilations: the source needs (12, 12), the config has (6, 12)' in out.stderr
 
 
+@pytest.mark.slow
 def test_refuses_wrong_files_and_configs(tmp_path):
     cls_cfg = fixture_config(tmp_path, 'cls')
     torch.save({'state_dict': {}}, tmp_path / 'torch.pth')
@@ -135,6 +139,7 @@ def test_refuses_wrong_files_and_configs(tmp_path):
         load_ndarray_list(str(tmp_path / 'trunc.params'))
 
 
+@pytest.mark.slow
 def test_the_file_name_decides_a_or_a1(tmp_path):
     """Model A and A1 have the same parameters: an unknown name needs --arch."""
     cls_cfg = fixture_config(tmp_path, 'cls')
@@ -149,7 +154,7 @@ def test_the_file_name_decides_a_or_a1(tmp_path):
 
 
 def test_reference_forward_matches_mxnet():
-    """tests/converter_refs.py's ademxapp forward, used for the layouts the
+    """tests/helpers/source_networks.py's ademxapp forward, used for the layouts the
     MXNet fixtures do not cover, reproduces MXNet on the fixtures."""
     x = torch.from_numpy(np.load(osp.join(FIX, 'input.npy')))
     layout = (1, 3, 1, 2, 1, 1)
@@ -165,6 +170,7 @@ def test_reference_forward_matches_mxnet():
         assert R.rel_diff(ref['logits'], expected) < 2e-6
 
 
+@pytest.mark.slow
 def test_classifier_into_segmenter_and_back(tmp_path):
     """An ImageNet classifier converts into a segmenter (classifier dropped,
     backbone dilated as ademxapp dilates it) and a segmenter into a classifier

@@ -1,5 +1,5 @@
 """Every published source x every shipped config is exact or refused
-(tests/conversion_matrix.py), and the configs that fit each source take its
+(tests/helpers/conversion_matrix.py), and the configs that fit each source take its
 full-size file: every name and shape, checked on the meta device."""
 import os.path as osp
 
@@ -11,9 +11,9 @@ from mmengine.registry import DefaultScope
 from mmwrn.converters import SOURCES, convert_port, read_checkpoint
 from mmwrn.converters.ademxapp import ademxapp_target, kind_of, strip_prefixes
 from mmwrn.converters.ports import fold_inplace_abn
-from tests import converter_refs as R
-from tests.conversion_matrix import ALL_SOURCES, format_table, run_matrix
-from tests.seg_utils import ROOT
+from tests.helpers import source_networks as R
+from tests.helpers.conversion_matrix import ALL_SOURCES, format_table, run_matrix
+from tests.helpers.seg import ROOT
 
 # the real widths (WiderResNet.level_channels)
 STEM = 64
@@ -21,6 +21,7 @@ CHANNELS = ((128, 128), (256, 256), (512, 512), (512, 1024), (512, 1024, 2048),
             (1024, 2048, 4096))
 
 
+@pytest.mark.slow
 def test_every_source_into_every_shipped_config_is_exact_or_refused():
     rows = run_matrix()
     print(format_table(rows))

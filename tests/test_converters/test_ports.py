@@ -1,6 +1,6 @@
 """IABN / NVIDIA / PSA checkpoints -> mmwrn with tools/model_converters/port2mmwrn.py,
 run as a user runs it (a subprocess in a fresh directory), against reference
-forwards written from each project's own code (tests/converter_refs.py), with
+forwards written from each project's own code (tests/helpers/source_networks.py), with
 random weights saved in each project's checkpoint layout, at reduced widths."""
 import os.path as osp
 from functools import partial
@@ -8,9 +8,11 @@ from functools import partial
 import pytest
 import torch
 
-from tests import converter_refs as R
-from tests.conversion_matrix import compare, run_cli, single_thread, tiny_config
-from tests.seg_utils import ROOT
+from tests.helpers import source_networks as R
+from tests.helpers.conversion_matrix import compare, run_cli, single_thread, tiny_config
+from tests.helpers.seg import ROOT
+
+pytestmark = pytest.mark.slow  # subprocesses: tools/*.py run as the user runs them
 
 TOOL = osp.join(ROOT, 'tools', 'model_converters', 'port2mmwrn.py')
 CLS = osp.join(ROOT, 'configs', 'wider_resnet_cls')

@@ -7,13 +7,14 @@ import pytest
 import torch
 from mmengine.optim.optimizer import amp_optimizer_wrapper
 
-from tests.device_helpers import amp_losses, calibrate_bn, paper_segmenter
+from tests.helpers.device import amp_losses, calibrate_bn, paper_segmenter
 
 STEPS = 10
 
 
 @pytest.mark.parametrize('device,dtype', [
-    ('cpu', 'bfloat16'),  # mmengine's CPU autocast is bf16 only
+    # mmengine's CPU autocast is bf16 only; several training steps: slow on CPU
+    pytest.param('cpu', 'bfloat16', marks=pytest.mark.slow),
     pytest.param('cuda', 'bfloat16', marks=pytest.mark.cuda),
     pytest.param('cuda', 'float16', marks=pytest.mark.cuda),
 ])

@@ -19,14 +19,14 @@ import copy
 import pytest
 import torch
 
-from tests.device_helpers import devices, exact_fp32, loss_and_grads, paper_segmenter
+from tests.helpers.device import devices, exact_fp32, loss_and_grads, paper_segmenter
 
 # Where two runs are compared: no dropout (its draws differ between devices
 # and runs); mmseg's cross-entropy (the bootstrapped loss selects its pixels by
 # a threshold, where last-bit differences may swap a pixel); the frozen BN with
 # the init's statistics; ``with_cp=False`` (the configs' ``'norm_act'`` runs each
 # unit eagerly, a graph break per unit by design, compiled in
-# tests/test_models/test_norm_act_recompute.py).
+# tests/test_models/test_utils/test_norm_act_recompute.py).
 NO_DROPOUT = dict(drop_rates=(0, ) * 6)
 CROSS_ENTROPY = dict(loss_decode=dict(type='CrossEntropyLoss', loss_weight=1.0))
 # Bars in relative norm. The loss and the backbone's output: fp32 rounding
@@ -101,7 +101,8 @@ def run_path(model, batch, path, device=None):
     return loss, grads, feat
 
 
-@pytest.mark.parametrize('path', ['eager', 'channels_last', 'compiled'])
+@pytest.mark.parametrize('path', ['eager', 'channels_last',
+                                  pytest.param('compiled', marks=pytest.mark.slow)])
 def test_execution_paths_match_float64(segmenter, path):
     """On CPU channels_last runs torch's native kernels: oneDNN (torch 2.14.1)
     corrupts the heap computing the weight gradient of a stride-2 1x1 conv in

@@ -16,9 +16,9 @@ from mmengine.config import Config
 from mmengine.model import MMDistributedDataParallel
 from mmengine.optim import build_optim_wrapper
 
-from tests.device_helpers import (NUM_CLASSES, PAPER_SEG, SIZES, build_segmenter, devices,
+from tests.helpers.device import (NUM_CLASSES, PAPER_SEG, SIZES, build_segmenter, devices,
                                   exact_fp32, paper_config)
-from tests.seg_utils import make_batch
+from tests.helpers.seg import make_batch
 
 SYNC_BN = {'cuda': ('SyncBN', torch.nn.SyncBatchNorm, 'nccl'),
            'cpu': ('mmwrn.SyncBN', None, 'gloo')}
@@ -39,6 +39,7 @@ def process_group(request):
     dist.destroy_process_group()
 
 
+@pytest.mark.slow  # a gloo / NCCL process group and several training steps
 @pytest.mark.parametrize('process_group', devices(), indirect=True)
 def test_sync_bn_in_one_process_group_trains_as_bn(process_group):
     device = process_group

@@ -10,10 +10,10 @@ import torch
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 
-from tests.device_helpers import (NUM_CLASSES, PAPER_SEG, assert_grads_close, build_segmenter,
+from tests.helpers.device import (NUM_CLASSES, PAPER_SEG, assert_grads_close, build_segmenter,
                                   devices, exact_fp32, loss_and_grads, paper_config,
                                   paper_segmenter, set_with_cp)
-from tests.seg_utils import make_batch
+from tests.helpers.seg import make_batch
 
 
 @pytest.mark.parametrize('device', devices())

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from mmwrn.datasets import RandomResizeLong, VOCClsDataset, WSSSDataError
-from tests.demo_data import synthetic_data
+from tests.helpers.demo_data import synthetic_data
 
 
 @pytest.fixture(scope='module')

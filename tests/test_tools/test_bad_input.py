@@ -19,10 +19,10 @@ from mmengine.runner import save_checkpoint
 from PIL import Image
 
 from mmwrn.utils.outputs import OutputError, save_torch
-from tests.conftest import TINY_WIDER
-from tests.demo_data import synthetic_data
-from tests.det_helpers import MMDET_MISSING
-from tests.seg_utils import ROOT, tiny_train_config
+from tests.helpers.demo_data import synthetic_data
+from tests.helpers.det import MMDET_MISSING
+from tests.helpers.seg import ROOT, tiny_train_config
+from tests.helpers.tiny import TINY_WIDER
 
 SEG = osp.join(ROOT, 'configs', 'wider_resnet_seg')
 VOC = osp.join(SEG, 'twoconv_wider-resnet38-a1-d8_4xb4-40k_voc12aug-504x504.py')
@@ -81,6 +81,7 @@ def seg(tmp_path_factory):
 
 # 1. Tools that write files: never over an input, atomically, the path named on failure
 
+@pytest.mark.slow
 @pytest.mark.parametrize('how', ['same path', 'symbolic link', 'hard link'])
 def test_publish_refuses_to_overwrite_its_input(tmp_path, how):
     src = tmp_path / 'epoch_1.pth'
@@ -99,6 +100,7 @@ def test_publish_refuses_to_overwrite_its_input(tmp_path, how):
     assert glob.glob(str(tmp_path / '*-*.pth')) == []
 
 
+@pytest.mark.slow
 def test_publish_names_the_path_it_cannot_write(tmp_path):
     src = tmp_path / 'epoch_1.pth'
     torch.save({'state_dict': {'w': torch.ones(2)}}, src)
@@ -124,6 +126,7 @@ def test_save_torch_is_atomic_and_names_the_path(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ['a_file', 'ckpt.pth']  # no temporary file left
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('tool,src_name', [('ademxapp2mmwrn.py', 'w.params'),
                                            ('port2mmwrn.py', 'w.pth')])
 @pytest.mark.parametrize('dst', ['source', 'config'])
@@ -142,6 +145,7 @@ def test_converters_refuse_to_overwrite_their_inputs(tmp_path, tool, src_name, d
     assert hashes(str(tmp_path)) == before
 
 
+@pytest.mark.slow
 def test_converter_names_the_path_it_cannot_write(tmp_path):
     cfg = Config.fromfile(CLS)
     cfg.model.backbone.update(ADEMXAPP_LAYOUT)
@@ -172,6 +176,7 @@ def _break(state_dict, how):
     return key
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('how', ['missing', 'unexpected', 'shape'])
 def test_test_tool_refuses_a_checkpoint_that_does_not_fit(seg, how):
     checkpoint = torch.load(seg['ckpt'], weights_only=False)
@@ -192,6 +197,7 @@ def test_test_tool_refuses_a_checkpoint_that_does_not_fit(seg, how):
         assert miou(out)
 
 
+@pytest.mark.slow
 def test_test_tool_refuses_to_write_predictions_over_the_dataset(seg):
     labels = osp.join(seg['data_root'], 'SegmentationClass')
     before = hashes(seg['data_root'])
@@ -229,6 +235,7 @@ def bad_labels(seg):
     return config, label_file
 
 
+@pytest.mark.slow
 def test_test_tool_stops_on_label_values_outside_the_classes(seg, bad_labels):
     config, label_file = bad_labels
     before = sha(label_file)
@@ -255,6 +262,7 @@ def test_label_range_hook_counts_values_and_can_warn():
 
 # 4. A non-finite loss or weight stops training before the next checkpoint
 
+@pytest.mark.slow
 def test_training_stops_on_nan_input(seg):
     work = seg['tmp'] / 'nan_input'
     out = run('tools/train.py', seg['cfg'], '--work-dir', work,
@@ -264,6 +272,7 @@ def test_training_stops_on_nan_input(seg):
     assert glob.glob(str(work / '*.pth')) == []
 
 
+@pytest.mark.slow
 def test_training_stops_on_divergence_and_keeps_the_last_good_checkpoint(seg):
     config = str(seg['tmp'] / 'diverging.py')
     with open(config, 'w') as f:  # lr x 1e36 after iteration 2 (checkpoints every 2)
@@ -288,6 +297,7 @@ def test_finite_loss_hook_arguments():
         FiniteLossHook(check_weights='no')
 
 
+@pytest.mark.slow  # builds every shipped config
 def test_shipped_configs_turn_the_guards_on():
     configs = [p for p in glob.glob(osp.join(ROOT, 'configs', '*', '*.py'))
                if '_base_' not in p]
@@ -356,12 +366,14 @@ def test_constructor_messages(build, kwargs, exc, words):
 
 # Inference: image_demo.py
 
+@pytest.mark.slow
 def test_image_demo_refuses_a_classification_config(seg, tmp_path):
     image = glob.glob(osp.join(seg['data_root'], 'JPEGImages', '*.jpg'))[0]
     out = run('tools/demo/image_demo.py', CLS, seg['ckpt'], image, '--out-dir', tmp_path)
     assert_clean_failure(out, 'is not a segmentation config', CLS)
 
 
+@pytest.mark.slow
 def test_image_demo_names_unreadable_images_and_paints_the_rest(seg, tmp_path):
     good = glob.glob(osp.join(seg['data_root'], 'JPEGImages', '*.jpg'))[0]
     tiny = tmp_path / 'one_pixel.png'
@@ -384,6 +396,7 @@ def test_image_demo_names_unreadable_images_and_paints_the_rest(seg, tmp_path):
     assert sha(tiny) == before[str(tiny)]
 
 
+@pytest.mark.slow
 def test_image_demo_refuses_a_checkpoint_that_does_not_fit(seg, tmp_path):
     checkpoint = torch.load(seg['ckpt'], weights_only=False)
     key = _break(checkpoint['state_dict'], 'shape')

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from mmwrn.models import WiderResNet
-from tests.conftest import TINY_CHANNELS
-from tests.seg_utils import ROOT
+from tests.helpers.seg import ROOT
+from tests.helpers.tiny import TINY_CHANNELS
 
 sys.path.insert(0, osp.join(ROOT, 'tools', 'analysis_tools'))
 from benchmark import HeapPeak, heap_reader, median_ci  # noqa: E402
@@ -50,6 +50,7 @@ def test_heap_peak_sees_a_freed_tensor():
     assert read() - base < 16 * 2**20
 
 
+@pytest.mark.slow
 def test_benchmark_tool_runs():
     out = subprocess.run(
         [sys.executable, 'tools/analysis_tools/benchmark.py', 'cls', '--tiny',
@@ -80,6 +81,7 @@ def test_benchmark_tool_runs():
     assert 'frozen_bn, tiny' in out.stdout
 
 
+@pytest.mark.slow
 def test_benchmark_with_cp_choices():
     out = subprocess.run(
         [sys.executable, 'tools/analysis_tools/benchmark.py', 'cls', '--with-cp', 'norm_act',
@@ -87,6 +89,7 @@ def test_benchmark_with_cp_choices():
     assert out.returncode != 0 and "['mmwrn'] only" in out.stderr
 
 
+@pytest.mark.slow
 def test_benchmark_tiny_needs_a_wider_resnet():
     config = osp.join(ROOT, 'configs', 'wrn_cifar', 'wrn-28-10-d0.3_1xb128_cifar10.py')
     out = subprocess.run(
@@ -96,6 +99,7 @@ def test_benchmark_tiny_needs_a_wider_resnet():
     assert out.returncode != 0 and '--tiny shrinks a WiderResNet backbone' in out.stderr
 
 
+@pytest.mark.slow
 def test_levels_benchmark_tool_runs():
     config = osp.join(ROOT, 'configs', 'wider_resnet_seg',
                       'upernet_wider-resnet38-a1-b6_4xb4-80k_ade20k-512x512.py')

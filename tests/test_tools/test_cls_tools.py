@@ -4,13 +4,16 @@ segmentor backbone."""
 import os.path as osp
 
 import numpy as np
+import pytest
 import torch
 from mmengine.registry import DefaultScope
 
-from tests.demo_data import synthetic_data
-from tests.cls_helpers import tiny_cls_train_config
-from tests.seg_utils import ROOT
-from tests.test_tools.test_seg_tools import run_tool, scalars
+from tests.helpers.cls import tiny_cls_train_config
+from tests.helpers.demo_data import synthetic_data
+from tests.helpers.seg import ROOT
+from tests.helpers.tools import run_tool, scalars
+
+pytestmark = pytest.mark.slow  # subprocesses: tools/*.py run as the user runs them
 
 CLS = osp.join(ROOT, 'configs', 'wider_resnet_cls', 'wider-resnet38-a1_4xb64_in1k.py')
 
@@ -33,7 +36,7 @@ def test_imagenet_layout_train_infer_and_reuse_as_segmentor_backbone(tmp_path):
     assert 0 <= result['pred_label'] < 1000 and 0 <= result['pred_score'] <= 1
 
     from mmseg.registry import MODELS
-    from tests.seg_utils import TINY_BACKBONE
+    from tests.helpers.seg import TINY_BACKBONE
     with DefaultScope.overwrite_default_scope('mmseg'):
         segmentor = MODELS.build(dict(
             type='EncoderDecoder', data_preprocessor=dict(type='SegDataPreProcessor'),

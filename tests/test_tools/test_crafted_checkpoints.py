@@ -13,7 +13,7 @@ import sys
 import pytest
 import torch
 
-from tests.demo_data import synthetic_data
+from tests.helpers.demo_data import synthetic_data
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO = osp.join(ROOT, 'configs', 'demo',

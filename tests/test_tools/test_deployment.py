@@ -31,8 +31,8 @@ from mmengine.config import Config
 from mmengine.runner import save_checkpoint
 
 from mmwrn.deployment import onnx_export as ox
-from tests.cls_helpers import shrink_cls
-from tests.seg_utils import ROOT, load_tiny
+from tests.helpers.cls import shrink_cls
+from tests.helpers.seg import ROOT, load_tiny
 
 onnx = pytest.importorskip('onnx')
 ort = pytest.importorskip('onnxruntime')

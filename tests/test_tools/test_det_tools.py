@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 import torch
 
-from tests.det_helpers import (DET_CONFIGS, make_coco, mmdet_tools_train, needs_mmdet,
+from tests.helpers.det import (DET_CONFIGS, make_coco, mmdet_tools_train, needs_mmdet,
                                tiny_det_options)
-from tests.seg_utils import ROOT
+from tests.helpers.seg import ROOT
 
 pytestmark = needs_mmdet
 # mmwrn from this checkout (custom_imports=['mmwrn'] imports it), warnings off

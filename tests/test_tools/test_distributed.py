@@ -15,9 +15,9 @@ import torch
 from mmengine.config import Config
 
 from mmwrn.models.utils import SyncBatchNorm
-from tests.demo_data import synthetic_data
-from mmwrn.utils.launch import replace_sync_bn
-from tests.seg_utils import ROOT, tiny_train_config
+from tests.helpers.demo_data import synthetic_data
+from mmwrn.cli.launch import replace_sync_bn
+from tests.helpers.seg import ROOT, tiny_train_config
 
 DEMO = osp.join(ROOT, 'configs', 'demo',
                 'twoconv_wider-resnet16-tiny-a1-d8_1xb8-600_synthvoc-96x96.py')
@@ -31,7 +31,7 @@ def free_port():
 
 def write_config(tmp, data_root, batch, out_dir):
     cfg = Config.fromfile(DEMO)
-    cfg.custom_imports = dict(imports=['mmwrn', 'tests.dist_helpers'],
+    cfg.custom_imports = dict(imports=['mmwrn', 'tests.helpers.dist'],
                               allow_failed_imports=False)
     # mmcv's SyncBN (CUDA only): tools/train.py uses mmwrn.SyncBN in its place on CPU
     cfg.model.backbone.update(norm_cfg=dict(type='SyncBN'), drop_rates=(0, ) * 6)
@@ -62,6 +62,7 @@ def dist_env():
                 PORT=str(free_port()), OMP_NUM_THREADS='1')
 
 
+@pytest.mark.slow
 def test_two_process_syncbn_matches_single_process(tmp_path):
     data_root = synthetic_data.make_voc(str(tmp_path / 'data'), num_train=4, num_val=2,
                                         size=64, num_classes=6)
@@ -94,6 +95,7 @@ def test_syncbn_single_process_is_batchnorm():
     torch.testing.assert_close(sbn.running_var, bn.running_var)
 
 
+@pytest.mark.slow
 def test_four_level_decoder_ddp_without_find_unused_parameters(tmp_path):
     """UPerNet on B3-B6 under DDP with mmseg's default find_unused_parameters=False
     (with B7 built but unused, DDP stopped at iteration 2: "Expected to have
@@ -140,7 +142,7 @@ def test_readme_shrink_recipe_turns_persistent_workers_off():
     """docs/en/user_guides/segmentation.md, "Shrinking a run": num_workers=0 alone, on a config with
     persistent_workers=True (torch's DataLoader refuses the pair)."""
     import argparse
-    from mmwrn.utils.launch import add_launch_args, setup_cfg
+    from mmwrn.cli.launch import add_launch_args, setup_cfg
     parser = argparse.ArgumentParser()
     parser.add_argument('--work-dir')
     parser.add_argument('--resume', default=None)
@@ -160,7 +162,7 @@ def test_readme_shrink_recipe_turns_persistent_workers_off():
 
 
 def test_slurm_dist_env_from_slurm_variables():
-    from mmwrn.utils.launch import slurm_dist_env
+    from mmwrn.cli.launch import slurm_dist_env
     env = dict(SLURM_PROCID='3', SLURM_NTASKS='4', SLURM_LOCALID='1', MASTER_ADDR='10.0.0.7',
                SLURM_STEP_NODELIST='n[1-2]')
     assert slurm_dist_env(env) == dict(RANK='3', WORLD_SIZE='4', LOCAL_RANK='1',

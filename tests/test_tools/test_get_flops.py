@@ -5,10 +5,14 @@ import re
 import subprocess
 import sys
 
-from tests.seg_utils import ROOT
+import pytest
+
+from tests.helpers.seg import ROOT
 
 sys.path.insert(0, osp.join(ROOT, 'tools', 'analysis_tools'))
 from get_flops import complexity  # noqa: E402
+
+pytestmark = pytest.mark.slow  # subprocesses: tools/*.py run as the user runs them
 
 SEG = osp.join(ROOT, 'configs', 'wider_resnet_seg')
 CONFIGS = ['deeplabv3plus_wider-resnet38-a2-d8_4xb4-80k_ade20k-512x512',

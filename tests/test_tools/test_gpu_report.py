@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.seg_utils import ROOT
+from tests.helpers.seg import ROOT
 
 sys.path.insert(0, osp.join(ROOT, 'tools', 'analysis_tools'))
 import benchmark  # noqa: E402
@@ -51,6 +51,7 @@ def test_model_flops_of_the_real_networks():
     assert gpu_report.model_flops_per_image('peer', args) / 2e9 == pytest.approx(11.51, abs=0.01)
 
 
+@pytest.mark.slow
 def test_report_cpu_mode(tmp_path):
     out = tmp_path / 'report.md'
     proc = subprocess.run(

@@ -13,7 +13,7 @@ import sysconfig
 
 import pytest
 
-from tests.demo_data import synthetic_data
+from tests.helpers.demo_data import synthetic_data
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO = 'twoconv_wider-resnet16-tiny-a1-d8_1xb8-600_synthvoc-96x96'

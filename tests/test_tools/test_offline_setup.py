@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tests.seg_utils import ROOT
+from tests.helpers.seg import ROOT
 
 sys.path.insert(0, osp.join(ROOT, 'tools', 'gpu'))
 from wheelhouse_specs import requirement_specs, wheelhouse_requirements  # noqa: E402
@@ -31,6 +31,7 @@ def test_one_requirement_per_wheel(tmp_path):
         'mmengine>=0.10.3,<0.11', 'model-index', 'pytest', 'pyyaml', 'setuptools<82']
 
 
+@pytest.mark.slow
 def test_refuses_an_empty_or_mixed_up_wheelhouse(tmp_path):
     with pytest.raises(SystemExit, match='has no wheels: make it with'):
         wheelhouse_requirements(str(tmp_path))

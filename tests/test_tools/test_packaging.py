@@ -11,7 +11,9 @@ import zipfile
 
 import pytest
 
-from tests.demo_data import synthetic_data
+from tests.helpers.demo_data import synthetic_data
+
+pytestmark = pytest.mark.slow  # subprocesses: tools/*.py run as the user runs them
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 BIN = osp.dirname(sys.executable)

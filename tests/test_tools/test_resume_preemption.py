@@ -13,10 +13,12 @@ import sys
 import pytest
 import torch
 
-from tests.demo_data import synthetic_data
-from tests.resume_helpers import (assert_tensors_equal, free_port, loss_records,
+from tests.helpers.demo_data import synthetic_data
+from tests.helpers.resume import (assert_tensors_equal, free_port, loss_records,
                                   write_cls_config, write_config)
-from tests.seg_utils import ROOT
+from tests.helpers.seg import ROOT
+
+pytestmark = pytest.mark.slow  # subprocesses: tools/*.py run as the user runs them
 
 ENV = dict(os.environ, PYTHONWARNINGS='ignore', OMP_NUM_THREADS='1')
 ITERS = 6  # checkpoints (keeping 1) and validation every 2 iterations

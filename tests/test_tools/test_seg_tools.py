@@ -1,7 +1,6 @@
 """tools/train.py, test.py, image_demo.py and check_dataset.py end to end on
 tiny generated data in each dataset's real folder layout."""
 import glob
-import json
 import os
 import os.path as osp
 import shutil
@@ -13,8 +12,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.demo_data import synthetic_data
-from tests.seg_utils import ROOT, tiny_train_config
+from tests.helpers.demo_data import synthetic_data
+from tests.helpers.seg import ROOT, tiny_train_config
+from tests.helpers.tools import run_tool, scalars
+
+pytestmark = pytest.mark.slow  # subprocesses: tools/*.py run as the user runs them
 
 SEG = osp.join(ROOT, 'configs', 'wider_resnet_seg')
 ENV = dict(os.environ, PYTHONWARNINGS='ignore')
@@ -28,21 +30,6 @@ DATASETS = {  # config -> (data generator, data_root inside the generated tree)
     'pascal_context_59': ('twoconv_wider-resnet38-a1-d8_4xb4-80k_pascal-context-59-504x504.py',
                           lambda r: synthetic_data.make_pascal_context(r, 4, 2)),
 }
-
-
-def run_tool(*args, check=True):
-    out = subprocess.run([sys.executable, *args], cwd=ROOT, env=ENV, capture_output=True,
-                         text=True)
-    if check and out.returncode:
-        raise AssertionError(f'{args} failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}')
-    return out
-
-
-def scalars(work_dir):
-    """mmengine's per-iteration json log of the latest run in work_dir."""
-    path = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))[-1]
-    with open(path) as f:
-        return [json.loads(line) for line in f]
 
 
 @pytest.mark.parametrize('name', list(DATASETS))

@@ -1,4 +1,4 @@
-"""tools/slurm_train.sh against a real Slurm (tests/slurm_helpers.py: munged,
+"""tools/slurm_train.sh against a real Slurm (tests/helpers/slurm.py: munged,
 slurmctld and two slurmd on this host, CPU nodes): 1 and 2 tasks, on one node
 and on two, train bit-identically to torchrun's 1 and 2 processes; a batch job
 requeued by ``scontrol requeue``, one signalled by ``scancel --signal=TERM``
@@ -19,11 +19,13 @@ import time
 import pytest
 import torch
 
-from tests.demo_data import synthetic_data
-from tests.resume_helpers import (assert_tensors_equal, free_port, loss_records,
+from tests.helpers.demo_data import synthetic_data
+from tests.helpers.resume import (assert_tensors_equal, free_port, loss_records,
                                   write_config)
-from tests.seg_utils import ROOT
-from tests.slurm_helpers import LocalSlurm, ensure_installed
+from tests.helpers.seg import ROOT
+from tests.helpers.slurm import LocalSlurm, ensure_installed
+
+pytestmark = pytest.mark.slow  # subprocesses: tools/*.py run as the user runs them
 
 ITERS = 6
 FINAL = f'iter_{ITERS}.pth'

@@ -5,12 +5,15 @@ import os
 import os.path as osp
 
 import numpy as np
+import pytest
 from mmengine.config import Config
 
-from tests.cls_helpers import tiny_cls_train_config
-from tests.demo_data import synthetic_data
-from tests.seg_utils import ROOT, walk_dicts
-from tests.test_tools.test_seg_tools import run_tool, scalars
+from tests.helpers.cls import tiny_cls_train_config
+from tests.helpers.demo_data import synthetic_data
+from tests.helpers.seg import ROOT, walk_dicts
+from tests.helpers.tools import run_tool, scalars
+
+pytestmark = pytest.mark.slow  # subprocesses: tools/*.py run as the user runs them
 
 CAM_CONFIG = osp.join(ROOT, 'configs', 'wider_resnet_wsss',
                       'wider-resnet38-a1-d8-cam_2xb8-15e_voc12aug-448x448.py')

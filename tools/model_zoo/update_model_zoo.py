@@ -24,7 +24,7 @@ writes
 Every model's ``Weights`` is ``checkpoints/<name>.pth``, the file its converter
 command or its training makes (``mmwrn.model_zoo.missing_checkpoint_hint``
 says which). ``--out-dir`` writes the same files under DIR instead of the
-checkout (``tests/test_configs/test_model_zoo.py`` compares them).
+checkout (``tests/test_model_zoo.py`` compares them).
 """
 import argparse
 import glob

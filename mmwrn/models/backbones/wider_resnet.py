@@ -1,7 +1,6 @@
 """Wider ResNets of "Wider or Deeper: Revisiting the ResNet Model for Visual
 Recognition" (Wu, Shen & van den Hengel): Model A (ResNet-38), A1, A2 and the
 shallower depths 16 and 20, with dilation for output stride 16 or 8."""
-from itertools import islice
 from typing import Optional, Sequence, Union
 
 import torch.nn as nn
@@ -13,19 +12,10 @@ from ..utils.args import (check_bool, check_cfg, check_choice, check_number,
                           check_sequence, got)
 from ..utils.norm_act_recompute import act_keeping_mask
 from ..utils.preact_unit import UNIT_KERNELS, check_with_cp
-from ..utils.recompute import needs_grad, recompute
 from .base_backbone import BaseBackbone
 
 LEVEL_NAMES = ('b2', 'b3', 'b4', 'b5', 'b6', 'b7')
 DILATION_RULES = ('ademxapp', 'iabn')
-
-
-def dilated_max_pool(dilation):
-    """3x3 stride-1 max-pool with the given dilation that keeps the size
-    (``nn.MaxPool2d`` refuses a padding over half its kernel)."""
-    return nn.Sequential(
-        nn.ConstantPad2d(dilation, float('-inf')),
-        nn.MaxPool2d(3, stride=1, dilation=dilation))
 
 
 @register_model(hosts=BACKBONE_HOSTS)
@@ -196,30 +186,14 @@ class WiderResNet(BaseBackbone):
         check_number('stem_channels', stem_channels, int, 1)
         stem_channels, channels = self._resolve_channels(
             stem_channels, channels, width_multiplier)
-        check_choice('variant', variant, tuple(self.downsample_settings), KeyError)
-        check_choice('output_stride', output_stride, tuple(self.dilated_levels))
-        check_choice('dilation_rule', dilation_rule, DILATION_RULES)
-        check_sequence('drop_rates', drop_rates, 6, float,
-                       'one rate in [0, 1) per level B2-B7')
-        for i, rate in enumerate(drop_rates):
-            check_number(f'drop_rates[{i}] (level {LEVEL_NAMES[i]})', rate, float, 0, 1,
-                         high_open=True)
-        check_choice('pool_padding', pool_padding, (0, 1),
-                     note=' (0 or 1 pixels of max-pool padding)')
-        check_number('frozen_stages', frozen_stages, int)  # its range: below
-        check_bool('norm_eval', norm_eval)
-        check_cfg('conv_cfg', conv_cfg)
-        check_cfg('norm_cfg', norm_cfg, optional=False)
-        check_cfg('act_cfg', act_cfg)
-        check_with_cp(with_cp)  # also where no unit is built (out_indices=(0, ))
+        self._check_level_args(variant, output_stride, dilation_rule, drop_rates,
+                               pool_padding)
+        self._check_layer_args(frozen_stages, norm_eval, with_cp, conv_cfg, norm_cfg,
+                               act_cfg)
         self.out_indices = self._resolve_out_indices(out_indices)
         # levels B2 .. B(num_levels + 1) are built, bn7 with B7 only
         self.num_levels = max(self.out_indices)
-        if not -1 <= frozen_stages <= self.num_levels:
-            raise ValueError(
-                f'frozen_stages must be in -1..{self.num_levels} for out_indices '
-                f'{self.out_indices} (levels after index {self.num_levels} are not '
-                f'built; -1..6 with index 6), got {frozen_stages}')
+        self._check_frozen_stages(frozen_stages)
 
         self.depth = 1 + sum(n * len(c) for n, c in zip(num_units, channels)) + 1
         self.variant = variant
@@ -230,52 +204,81 @@ class WiderResNet(BaseBackbone):
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
         self.with_cp = with_cp
+        # B2's first unit runs the stem and recomputes it in backward: the
+        # full-resolution stem output is not kept, unless it is an output
+        self.stem_recomputed = bool(with_cp) and 0 not in self.out_indices
         # channels of indices 0-6 of this layout (built or not)
         self.feat_channels = (stem_channels, ) + tuple(c[-1] for c in channels)
         self.out_channels = tuple(self.feat_channels[i] for i in self.out_indices)
 
         self.conv1a = build_conv_layer(
             conv_cfg, in_channels, stem_channels, 3, padding=1, bias=False)
-        downsample = self.downsample_settings[variant]
-        dilated = self.dilated_levels[output_stride]
-        # dilation of every conv, per built level and unit: what the tests check
-        self.conv_dilations = []
-        dilation = 1
-        ch_in = stem_channels
-        for i, name in enumerate(LEVEL_NAMES[:self.num_levels]):
-            ds = downsample[i]
-            new_dilation = dilation * 2 if ds and i in dilated else dilation
-            if ds == 'pool':
-                pool = (dilated_max_pool(dilation) if i in dilated
-                        else nn.MaxPool2d(3, stride=2, padding=pool_padding))
-                self.add_module(f'pool{i + 2}', pool)
-            kernels = UNIT_KERNELS[len(channels[i])]
-            units, level_dilations = [], []
-            for u in range(num_units[i]):
-                dils = [new_dilation] * len(kernels)
-                if (u == 0 and ds == 'stride' and i in dilated
-                        and dilation_rule == 'ademxapp'):
-                    dils[0] = dilation
-                dils = tuple(d if k > 1 else 1 for d, k in zip(dils, kernels))
-                units.append(PreActResidualUnit(
-                    ch_in, channels[i],
-                    stride=2 if u == 0 and ds == 'stride' and i not in dilated else 1,
-                    dilations=dils,
-                    drop_rate=drop_rates[i],
-                    dropout_type=dropout_type,
-                    conv_cfg=conv_cfg,
-                    norm_cfg=norm_cfg,
-                    act_cfg=act_cfg,
-                    with_cp=with_cp))
-                level_dilations.append(dils)
-                ch_in = channels[i][-1]
-            self.add_module(name, nn.Sequential(*units))
-            self.conv_dilations.append(tuple(level_dilations))
-            dilation = new_dilation
+        self._make_levels(
+            pool_padding=pool_padding,
+            unit_cfg=dict(dropout_type=dropout_type, conv_cfg=conv_cfg,
+                          norm_cfg=norm_cfg, act_cfg=act_cfg, with_cp=with_cp),
+            drop_rates=drop_rates)
         if self.num_levels == 6:
-            self.bn7 = build_norm_layer(norm_cfg, ch_in)[1]
+            self.bn7 = build_norm_layer(norm_cfg, self.feat_channels[6])[1]
             self.act7 = build_activation_layer(act_cfg)
         self._freeze_stages()
+
+    @staticmethod
+    def _check_level_args(variant, output_stride, dilation_rule, drop_rates, pool_padding):
+        check_choice('variant', variant, tuple(WiderResNet.downsample_settings), KeyError)
+        check_choice('output_stride', output_stride, tuple(WiderResNet.dilated_levels))
+        check_choice('dilation_rule', dilation_rule, DILATION_RULES)
+        check_sequence('drop_rates', drop_rates, 6, float,
+                       'one rate in [0, 1) per level B2-B7')
+        for i, rate in enumerate(drop_rates):
+            check_number(f'drop_rates[{i}] (level {LEVEL_NAMES[i]})', rate, float, 0, 1,
+                         high_open=True)
+        check_choice('pool_padding', pool_padding, (0, 1),
+                     note=' (0 or 1 pixels of max-pool padding)')
+
+    @staticmethod
+    def _check_layer_args(frozen_stages, norm_eval, with_cp, conv_cfg, norm_cfg, act_cfg):
+        check_number('frozen_stages', frozen_stages, int)  # its range: _check_frozen_stages
+        check_bool('norm_eval', norm_eval)
+        check_cfg('conv_cfg', conv_cfg)
+        check_cfg('norm_cfg', norm_cfg, optional=False)
+        check_cfg('act_cfg', act_cfg)
+        check_with_cp(with_cp)  # here: with out_indices=(0, ) no unit is built
+
+    def _check_frozen_stages(self, frozen_stages):
+        if not -1 <= frozen_stages <= self.num_levels:
+            raise ValueError(
+                f'frozen_stages must be in -1..{self.num_levels} for out_indices '
+                f'{self.out_indices} (levels after index {self.num_levels} are not '
+                f'built; -1..6 with index 6), got {frozen_stages}')
+
+    def _make_levels(self, pool_padding, unit_cfg, drop_rates):
+        """Build B2 .. B(num_levels + 1) (``b2`` ...), each after its max-pool
+        (``pool2`` ...) where the variant has one, and record the dilation of
+        every conv in ``conv_dilations`` (per level, per unit)."""
+        downsample = self.downsample_settings[self.variant]
+        dilated = self.dilated_levels[self.output_stride]
+        self.conv_dilations = []
+        # indices (1-6) of the outputs whose level starts with a max-pool
+        self.pooled_levels = ()
+        dilation = 1
+        for i, name in enumerate(LEVEL_NAMES[:self.num_levels]):
+            ds, destrided = downsample[i], i in dilated
+            new_dilation = dilation * 2 if ds and destrided else dilation
+            if ds == 'pool':
+                self.add_module(f'pool{i + 2}', make_max_pool(
+                    dilation if destrided else None, pool_padding))
+                self.pooled_levels += (i + 1, )
+            kernels = UNIT_KERNELS[len(self.channels[i])]
+            dilations = level_dilations(
+                kernels, self.num_units[i], dilation, new_dilation,
+                keep_first=ds == 'stride' and destrided and self.dilation_rule == 'ademxapp')
+            self.add_module(name, make_level(
+                self.feat_channels[i], self.channels[i], dilations,
+                stride=2 if ds == 'stride' and not destrided else 1,
+                drop_rate=drop_rates[i], **unit_cfg))
+            self.conv_dilations.append(dilations)
+            dilation = new_dilation
 
     def _resolve_units(self, depth, num_units):
         if depth is not None or num_units is None:
@@ -358,46 +361,73 @@ class WiderResNet(BaseBackbone):
     def unbuilt_modules(self):
         return LEVEL_NAMES[self.num_levels:] + (('bn7', ) if self.num_levels < 6 else ())
 
-    def _stem(self, x):
-        x = self.conv1a(x)
-        return self.pool2(x) if hasattr(self, 'pool2') else x
-
-    def _stem_and_first_unit(self, x):
-        return self.b2[0]._forward(self._stem(x))
+    def stem_modules(self):
+        """The modules between the image and B2's first unit: ``conv1a``,
+        then ``pool2`` where B2 starts with a max-pool. With
+        ``stem_recomputed`` that unit runs them (its recompute source)."""
+        return (self.conv1a, self.pool2) if 1 in self.pooled_levels else (self.conv1a, )
 
     def forward(self, x):
-        # keep only the requested outputs alive (lower peak memory in inference)
-        feats = {}
-        done = 0  # units of B2 already run
-        if (self.with_cp and 0 not in self.out_indices
-                and needs_grad(x, self.conv1a, self.b2[0])):
-            # B2's first unit recomputes the full-resolution stem output in
-            # backward rather than keeping it as its checkpointed input (True)
-            # or its first norm's input ('norm_act': it keeps the image only)
-            if self.with_cp == 'norm_act':
-                # conv1a keeps the image, a max-pool would keep its input
-                pooled = hasattr(self, 'pool2')
-                stem = recompute(self._stem, x, self.conv1a) if pooled else self.conv1a(x)
-                fns = (self.conv1a, self.pool2) if pooled else (self.conv1a, )
-                x = self.b2[0].forward_norm_act(stem, source=(x, fns))
-            else:
-                x = recompute(self._stem_and_first_unit, x, self.b2[0])
-            done = 1
-        else:
-            x = self.conv1a(x)
-            if 0 in self.out_indices:
-                feats[0] = x
-        for i, name in enumerate(LEVEL_NAMES[:self.num_levels], 1):
-            pool = self._modules.get(f'pool{i + 1}')  # no AttributeError raised and caught
-            if pool is not None and not (i == 1 and done):
-                x = pool(x)
-            for unit in islice(getattr(self, name), done if i == 1 else 0, None):
-                x = unit(x)
-            if i in self.out_indices and i < 6:
-                feats[i] = x
-        if self.num_levels == 6:
+        outs = {}  # only the requested outputs stay alive (lower peak memory)
+        for index in range(self.num_levels + 1):
+            x = self.forward_level(index, x)
+            if index in self.out_indices:
+                outs[index] = x
+        return tuple(outs[i] for i in self.out_indices)
+
+    def forward_level(self, index, x):
+        """Output ``index`` (0 stem, 1-6 B2-B7) from output ``index - 1``
+        (index 0: from the image). With ``stem_recomputed`` index 0 passes
+        the image on and B2's first unit runs the stem."""
+        if index == 0:
+            return x if self.stem_recomputed else self.conv1a(x)
+        units = iter(getattr(self, LEVEL_NAMES[index - 1]))
+        if index == 1 and self.stem_recomputed:
+            x = next(units).forward_from(x, self.stem_modules())
+        elif index in self.pooled_levels:
+            x = getattr(self, f'pool{index + 1}')(x)
+        for unit in units:
+            x = unit(x)
+        if index == 6:
             x = self.bn7(x)
             # with with_cp the activation keeps a mask, not the output the head keeps
-            feats[6] = (act_keeping_mask(x, self.act7) if self.with_cp and x.requires_grad
-                        else self.act7(x))
-        return tuple(feats[i] for i in self.out_indices)
+            x = act_keeping_mask(x, self.act7) if self.with_cp else self.act7(x)
+        return x
+
+
+def make_max_pool(dilation, padding):
+    """The max-pool before a level: 3x3/2 with ``padding``, or, where the
+    level's downsampling became dilation, 3x3 stride-1 dilated by ``dilation``
+    that keeps the size (``nn.MaxPool2d`` refuses a padding over half its
+    kernel)."""
+    if dilation is None:
+        return nn.MaxPool2d(3, stride=2, padding=padding)
+    return nn.Sequential(
+        nn.ConstantPad2d(dilation, float('-inf')),
+        nn.MaxPool2d(3, stride=1, dilation=dilation))
+
+
+def level_dilations(kernels, num_units, dilation, new_dilation, keep_first):
+    """Dilation of every conv of a level's units (1 for 1x1 convs): the
+    level's ``new_dilation``; with ``keep_first`` (ademxapp's rule in a
+    de-strided level) the first conv of the first unit keeps the previous
+    ``dilation``."""
+    units = []
+    for u in range(num_units):
+        dils = [new_dilation] * len(kernels)
+        if u == 0 and keep_first:
+            dils[0] = dilation
+        units.append(tuple(d if k > 1 else 1 for d, k in zip(dils, kernels)))
+    return tuple(units)
+
+
+def make_level(in_channels, channels, dilations, stride=1, **unit_cfg):
+    """A level: one :class:`PreActResidualUnit` per entry of ``dilations``,
+    the first with ``stride`` (and the projection shortcut where the shape
+    changes)."""
+    units = []
+    for u, dils in enumerate(dilations):
+        units.append(PreActResidualUnit(
+            in_channels if u == 0 else channels[-1], channels,
+            stride=stride if u == 0 else 1, dilations=dils, **unit_cfg))
+    return nn.Sequential(*units)

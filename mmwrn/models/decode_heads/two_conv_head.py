@@ -1,9 +1,10 @@
 """The segmentation head of "Wider or Deeper" (the paper's "2 conv." head)."""
-import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule
+from mmengine.structures import PixelData
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
+from mmseg.structures import SegDataSample
 
 from mmwrn.registry import register_model
 from ..utils.args import check_bool, check_number
@@ -64,7 +65,6 @@ class TwoConvHead(BaseDecodeHead):
             check_number('num_classes', num_classes, int, 1)
         super().__init__(in_channels, channels, dropout_ratio=dropout_ratio, **kwargs)
         self.loss_at_feature_resolution = loss_at_feature_resolution
-        self._label_size = None
         self.conv6a = ConvModule(
             self.in_channels, self.channels, kernel_size,
             padding=dilation * (kernel_size - 1) // 2, dilation=dilation,
@@ -78,18 +78,19 @@ class TwoConvHead(BaseDecodeHead):
         return self.cls_seg(self.conv6a(self._transform_inputs(inputs)))
 
     def loss_by_feat(self, seg_logits, batch_data_samples):
-        if not self.loss_at_feature_resolution:
-            return super().loss_by_feat(seg_logits, batch_data_samples)
-        # mmseg then resizes the logits to the (subsampled) label size: identity
-        self._label_size = seg_logits.shape[2:]
-        try:
-            return super().loss_by_feat(seg_logits, batch_data_samples)
-        finally:
-            self._label_size = None
+        """mmseg's loss; with ``loss_at_feature_resolution`` on the labels
+        nearest-subsampled to the logits' size (mmseg's resize of the logits
+        to the label size is then an identity)."""
+        if self.loss_at_feature_resolution:
+            size = seg_logits.shape[2:]
+            batch_data_samples = [subsample_labels(s, size) for s in batch_data_samples]
+        return super().loss_by_feat(seg_logits, batch_data_samples)
 
-    def _stack_batch_gt(self, batch_data_samples):
-        labels = super()._stack_batch_gt(batch_data_samples)
-        if self._label_size is None:
-            return labels
-        return F.interpolate(labels.float(), size=self._label_size,
-                             mode='nearest').to(labels.dtype)
+
+def subsample_labels(data_sample, size):
+    """A ``SegDataSample`` with the metainfo of ``data_sample`` and its
+    ``gt_sem_seg`` nearest-subsampled to ``size`` (``F.interpolate``
+    'nearest': the top-left pixel of each cell)."""
+    labels = data_sample.gt_sem_seg.data
+    small = F.interpolate(labels[None].float(), size=size, mode='nearest')[0].to(labels.dtype)
+    return SegDataSample(metainfo=data_sample.metainfo, gt_sem_seg=PixelData(data=small))

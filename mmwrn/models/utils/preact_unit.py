@@ -196,6 +196,34 @@ class PreActResidualUnit(BaseModule):
             return recompute(self._forward, x, self)
         return self._forward(x)
 
+    def forward_from(self, source, fns):
+        """The unit on ``x = fns[-1](...fns[0](source))`` that, with
+        ``with_cp``, keeps ``source`` for backward instead of ``x``: ``fns``
+        (modules without BN statistics to keep, e.g. a stem conv and its
+        max-pool) are recomputed in backward as well. A backbone's first unit
+        thus keeps the image, not the larger full-resolution stem output.
+
+        ``with_cp=True`` recomputes ``fns`` with the whole unit;
+        ``'norm_act'`` runs ``fns`` once (recomputed, when they are more than
+        one module, so that only ``source`` is kept) and recomputes ``x`` from
+        ``source`` in every stage of the unit (see :meth:`forward_norm_act`).
+        Outputs and gradients are those of ``self(fns(source))``.
+        """
+        fns = tuple(fns)
+
+        def run_fns(s):
+            for fn in fns:
+                s = fn(s)
+            return s
+
+        if not (self.with_cp and needs_grad(source, *fns, self)):
+            return self(run_fns(source))
+        if self.with_cp == 'norm_act':
+            # one module keeps its input, the source; a chain would keep more
+            x = fns[0](source) if len(fns) == 1 else recompute(run_fns, source, *fns)
+            return self.forward_norm_act(x, source=(source, fns))
+        return recompute(lambda s: self._forward(run_fns(s)), source, self)
+
 
 def check_with_cp(with_cp):
     """Raise a ``ValueError`` listing the choices if ``with_cp`` is not one."""

@@ -7,9 +7,9 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 
 @contextmanager
-def running_stats_kept(module):
-    """Restore the BN running statistics of ``module`` on exit."""
-    bns = [m for m in module.modules()
+def running_stats_kept(*modules):
+    """Restore the BN running statistics of ``modules`` on exit."""
+    bns = [m for module in modules for m in module.modules()
            if isinstance(m, _BatchNorm) and m.track_running_stats and m.training]
     saved = [(m.running_mean.clone(), m.running_var.clone(),
               m.num_batches_tracked.clone()) for m in bns]
@@ -28,11 +28,11 @@ def needs_grad(x, *modules):
         p.requires_grad for m in modules for p in m.parameters()))
 
 
-def recompute(fn, x, module):
+def recompute(fn, x, *modules):
     """``fn(x)`` whose activations are recomputed in backward instead of kept
     (``torch.utils.checkpoint``, non-reentrant).
 
-    ``module`` holds the BN layers ``fn`` runs: the recomputation must not
+    ``modules`` hold the BN layers ``fn`` runs: the recomputation must not
     update their running statistics a second time (which would make
     checkpointing change the trained model). Outputs, gradients, RNG (dropout)
     and BN statistics are the same as ``fn(x)``'s."""
@@ -40,7 +40,7 @@ def recompute(fn, x, module):
 
     def run(inp):
         if calls:
-            with running_stats_kept(module):
+            with running_stats_kept(*modules):
                 return fn(inp)
         calls.append(True)
         return fn(inp)

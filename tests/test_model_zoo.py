@@ -12,9 +12,9 @@ import yaml
 
 import mmwrn  # noqa: F401
 from mmwrn.model_zoo import load_model_index, missing_checkpoint_hint
-from tests.conversion_matrix import cached_host_config_lookup
-from tests.det_helpers import needs_mmdet
-from tests.seg_utils import ROOT, load_tiny
+from tests.helpers.conversion_matrix import cached_host_config_lookup
+from tests.helpers.det import needs_mmdet
+from tests.helpers.seg import ROOT, load_tiny
 
 GENERATOR = osp.join(ROOT, 'tools', 'model_zoo', 'update_model_zoo.py')
 UPDATE = 'python tools/model_zoo/update_model_zoo.py'
@@ -39,6 +39,7 @@ def shipped_configs():
 
 
 @needs_mmdet  # the detection configs are built from mmdet's bases
+@pytest.mark.slow  # regenerates the metafiles, model index and tables of every config
 def test_generated_files_are_up_to_date(tmp_path):
     generator = load_generator()
     with cached_host_config_lookup():

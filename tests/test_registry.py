@@ -6,8 +6,8 @@ import pytest
 import torch
 
 import mmwrn  # noqa: F401
-from tests.conftest import TINY_CHANNELS
-from tests.det_helpers import MMDET_MISSING, needs_mmdet
+from tests.helpers.tiny import TINY_CHANNELS
+from tests.helpers.det import MMDET_MISSING, needs_mmdet
 
 # mmdet is optional: its scope is tested where it is installed
 SCOPES = ['mmseg', 'mmpretrain',
@@ -66,6 +66,7 @@ print(type(m).__module__, m(torch.randn(2, 3, 32, 32))[0].shape[1])
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('host', SCOPES)
 def test_scoped_name_works_without_custom_imports(host):
     out = subprocess.run(

@@ -7,12 +7,15 @@ import subprocess
 import sys
 
 import torch
+import pytest
 from mmengine.config import Config
 from mmengine.logging import MessageHub
 from mmengine.runner.checkpoint import save_checkpoint
 
-from tests.conftest import TINY_CHANNELS
-from tests.seg_utils import ROOT
+from tests.helpers.seg import ROOT
+from tests.helpers.tiny import TINY_CHANNELS
+
+pytestmark = pytest.mark.slow  # subprocesses: tools/*.py run as the user runs them
 
 
 def test_publish_strips_training_state_and_loads(tmp_path):

@@ -1,6 +1,6 @@
 """A re-implementation (not a copy) of what PSA does to get CAMs, for the
 exactness tests, written from jiwoon-ahn/psa: ``network/resnet38_cls.py``
-``forward_cam`` (the ``resnet38d`` features of tests.converter_refs.psa_forward,
+``forward_cam`` (the ``resnet38d`` features of tests.helpers.source_networks.psa_forward,
 ``F.conv2d`` with ``fc8.weight``, ReLU), ``network/resnet38d.py`` ``Normalize``
 (RGB / 255, ImageNet mean / std, float32), ``voc12/data.py``
 ``VOC12ClsDatasetMSF`` (each scale: PIL bicubic resize to ``round(size * s)``,
@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from tests import converter_refs as R
+from tests.helpers import source_networks as R
 
 PSA_MEAN = (0.485, 0.456, 0.406)
 PSA_STD = (0.229, 0.224, 0.225)

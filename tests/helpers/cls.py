@@ -8,7 +8,7 @@ from mmengine.config import Config
 from mmpretrain.datasets import CIFAR10, CIFAR100
 from mmpretrain.registry import DATASETS
 
-from tests.seg_utils import ROOT, TINY_BACKBONE, walk_dicts
+from tests.helpers.seg import ROOT, TINY_BACKBONE, walk_dicts
 
 CLS_CONFIGS = sorted(glob.glob(osp.join(ROOT, 'configs', 'wider_resnet_cls', '*.py')) +
                      glob.glob(osp.join(ROOT, 'configs', 'wider_resnet_wsss', '*.py')) +
@@ -50,7 +50,7 @@ def shrink_cls(cfg):
 def tiny_cls_train_config(path, data_root, work_dir, size):
     """A shipped classification config shrunk for a CPU run of tools/train.py."""
     cfg = shrink_cls(Config.fromfile(path))
-    cfg.custom_imports = dict(imports=['mmwrn', 'tests.cls_helpers'],
+    cfg.custom_imports = dict(imports=['mmwrn', 'tests.helpers.cls'],
                               allow_failed_imports=False)
 
     def fix(d):

@@ -16,8 +16,8 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
-from tests.demo_data import synthetic_data
-from tests.seg_utils import ROOT, shrink
+from tests.helpers.demo_data import synthetic_data
+from tests.helpers.seg import ROOT, shrink
 
 PAPER_SEG = osp.join(ROOT, 'configs', 'wider_resnet_seg',
                      'twoconv_wider-resnet38-a1-d8_4xb4-40k_voc12aug-504x504.py')

@@ -204,6 +204,7 @@ def _syncbn_rank(rank, port, results):
         dist.destroy_process_group()
 
 
+@pytest.mark.slow
 def test_mmwrn_syncbn_two_processes():
     """Recomputing a synchronised BN in backward all-reduces again, in step
     on every rank: the same results as without recomputation."""

@@ -83,6 +83,7 @@ def test_malicious_checkpoint_is_refused_and_payload_never_runs(tmp_path, make, 
     assert not marker.exists()
 
 
+@pytest.mark.slow
 def test_fresh_process_loads_history_buffers(tmp_path):
     """No HistoryBuffer exists yet in a new process (mmengine fills its
     statistics table lazily): loading must still accept its methods."""

@@ -14,7 +14,7 @@ from mmseg.registry import MODELS as SEG_MODELS
 
 import mmwrn  # noqa: F401
 from mmwrn.models import WiderResNet
-from tests.conftest import TINY_CHANNELS
+from tests.helpers.tiny import TINY_CHANNELS
 
 
 def test_classifier_checkpoint_loads_into_segmentor_backbone(tmp_path):

@@ -14,7 +14,7 @@ from mmengine.dist import get_rank
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
 
-from tests.seg_utils import ROOT
+from tests.helpers.seg import ROOT
 
 DEMO = osp.join(ROOT, 'configs', 'demo',
                 'twoconv_wider-resnet16-tiny-a1-d8_1xb8-600_synthvoc-96x96.py')
@@ -82,7 +82,7 @@ def write_config(path, data_root, out_dir, *, num_workers=0, iters=6, hooks=()):
     flip, poly lr, checkpoints every 2 iterations keeping 1, validation every
     2) at tiny widths and 48-pixel crops of 64-pixel images, batch 2."""
     cfg = Config.fromfile(DEMO)
-    cfg.custom_imports = dict(imports=['mmwrn', 'tests.resume_helpers'],
+    cfg.custom_imports = dict(imports=['mmwrn', 'tests.helpers.resume'],
                               allow_failed_imports=False)
     cfg.model.backbone.update(
         stem_channels=8, channels=((4, 4), (8, 8), (8, 8), (8, 16), (8, 16, 32),
@@ -117,11 +117,11 @@ def write_cls_config(path, data_root, out_dir, hooks=(), num_workers=0):
     """configs/wrn_cifar/wrn-28-10-d0.3 (dropout 0.3, random crop and flip;
     EpochBasedTrainLoop, checkpoint and validation every epoch) at width 1 on
     20 CIFAR images: 2 epochs of 5 iterations."""
-    from tests.cls_helpers import tiny_cls_train_config
+    from tests.helpers.cls import tiny_cls_train_config
     cfg = Config.fromfile(tiny_cls_train_config(
         osp.join(ROOT, 'configs', 'wrn_cifar', 'wrn-28-10-d0.3_1xb128_cifar10.py'), data_root,
         osp.dirname(path), size=32))
-    cfg.custom_imports.imports.append('tests.resume_helpers')
+    cfg.custom_imports.imports.append('tests.helpers.resume')
     cfg.train_dataloader.update(num_workers=num_workers, persistent_workers=num_workers > 0)
     cfg.custom_hooks = [dict(type='IterLossRecorderHook', out_dir=out_dir), *hooks]
     cfg.dump(path)

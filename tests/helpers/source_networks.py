@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 LEVELS = (2, 3, 4, 5, 6, 7)
 UNITS = (3, 3, 6, 3, 1, 1)  # depth 38
-# tests.seg_utils.TINY_BACKBONE: the widths the shrunk shipped configs build
+# tests.helpers.seg.TINY_BACKBONE: the widths the shrunk shipped configs build
 STEM = 4
 CHANNELS = ((8, 8), (16, 16), (32, 32), (32, 64), (32, 64, 128), (64, 128, 256))
 # ademxapp's branch names of a unit's convs / their pre-activation BNs

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.seg_utils import ROOT, TINY_BACKBONE
+from tests.helpers.seg import ROOT, TINY_BACKBONE
 
 DET_CONFIGS = sorted(glob.glob(osp.join(ROOT, 'configs', 'wider_resnet_det', '*.py')))
 CLASSES = ('square', 'triangle')

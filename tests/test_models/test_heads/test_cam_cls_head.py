@@ -13,7 +13,7 @@ from mmpretrain.structures import DataSample
 
 import mmwrn  # noqa: F401
 from mmwrn.models import CAMClsHead
-from tests.seg_utils import ROOT
+from tests.helpers.seg import ROOT
 
 CAM_CONFIG = osp.join(ROOT, 'configs', 'wider_resnet_wsss',
                       'wider-resnet38-a1-d8-cam_2xb8-15e_voc12aug-448x448.py')

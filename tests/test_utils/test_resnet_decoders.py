@@ -14,8 +14,8 @@ from mmseg.registry import MODELS
 import mmwrn  # noqa: F401
 from mmwrn.utils.resnet_decoders import (UNSUPPORTED, mmseg_resnet_models,
                                          swap_in_wider_resnet, wider_resnet_like)
-from tests.conftest import TINY_WIDER
-from tests.seg_utils import make_batch, shrink_decoder
+from tests.helpers.seg import make_batch, shrink_decoder
+from tests.helpers.tiny import TINY_WIDER
 
 MODELS_FOUND = mmseg_resnet_models()
 SUPPORTED = [n for n, p in MODELS_FOUND.items()

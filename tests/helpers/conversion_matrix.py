@@ -5,7 +5,7 @@ relative) or be refused. Run at reduced widths with depth 38's layout: the
 random source files are saved in each project's own layout and naming and the
 converters run as the command-line tools run them.
 
-    python -m tests.conversion_matrix     # prints the table
+    python -m tests.helpers.conversion_matrix     # prints the table
 """
 import copy
 import functools
@@ -25,8 +25,8 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
 from mmwrn.converters import ConversionError, SOURCES
-from tests import converter_refs as R
-from tests.seg_utils import ROOT, shrink
+from tests.helpers import source_networks as R
+from tests.helpers.seg import ROOT, shrink
 
 TOL = 1e-5
 CONFIGS = sorted(

@@ -6,7 +6,7 @@ import torch.nn as nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmwrn.models import PreActResidualUnit, WiderResNet
-from tests.conftest import TINY_WIDER
+from tests.helpers.tiny import TINY_WIDER
 
 
 def n_params(module):

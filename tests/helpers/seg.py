@@ -8,8 +8,8 @@ from mmengine.config import Config
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-# the demo's segmenters (its cam_* config is a classifier: tests.cls_helpers.CLS_CONFIGS)
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+# the demo's segmenters (its cam_* config is a classifier: tests.helpers.cls.CLS_CONFIGS)
 SEG_CONFIGS = sorted(glob.glob(osp.join(ROOT, 'configs', 'wider_resnet_seg', '*.py')) +
                      [p for p in glob.glob(osp.join(ROOT, 'configs', 'demo', '*.py'))
                       if not osp.basename(p).startswith('cam_')])
