@@ -27,12 +27,19 @@ from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import CheckpointLoader, Runner  # noqa: E402
 
 import mmwrn  # noqa: E402,F401
-from mmwrn.checkpoint import (CheckpointMismatchError,  # noqa: E402
-                              CorruptCheckpointError, check_checkpoint_fits)
+from mmwrn.checkpoint import (  # noqa: E402
+    CheckpointMismatchError,
+    CorruptCheckpointError,
+    check_checkpoint_fits,
+)
 from mmwrn.engine import LabelRangeError  # noqa: E402
+from mmwrn.utils.launch import (  # noqa: E402
+    add_launch_args,
+    init_cpu_distributed,
+    parse_launch_args,
+    setup_cfg,
+)
 from mmwrn.utils.outputs import OutputError  # noqa: E402
-from mmwrn.utils.launch import (add_launch_args, init_cpu_distributed,  # noqa: E402
-                                parse_launch_args, setup_cfg)
 
 
 def parse_args():

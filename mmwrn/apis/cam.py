@@ -53,9 +53,9 @@ def init_cam_model(config, checkpoint, device='cpu'):
     from mmengine.config import Config
     from mmengine.registry import DefaultScope
     from mmengine.runner import load_checkpoint
+    from mmpretrain.registry import MODELS
 
     import mmwrn  # noqa: F401
-    from mmpretrain.registry import MODELS
     cfg = Config.fromfile(config) if isinstance(config, str) else config
     if cfg.model.get('head', {}).get('type') != 'CAMClsHead':
         raise CAMError(f'{getattr(cfg, "filename", config)}: its head '

@@ -10,11 +10,13 @@ from mmengine.logging import HistoryBuffer, MessageHub
 from mmengine.runner.checkpoint import _load_checkpoint, save_checkpoint
 
 import mmwrn  # noqa: F401
-from mmwrn.checkpoint import (RESTRICTED_PICKLE, CorruptCheckpointError,
-                              UnsafeCheckpointError, safe_load)
-
-
 import mmwrn.checkpoint as ckpt_module
+from mmwrn.checkpoint import (
+    RESTRICTED_PICKLE,
+    CorruptCheckpointError,
+    UnsafeCheckpointError,
+    safe_load,
+)
 
 LOADERS = ['weights_only', 'restricted']
 

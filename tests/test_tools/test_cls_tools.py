@@ -7,8 +7,8 @@ import numpy as np
 import torch
 from mmengine.registry import DefaultScope
 
-from tests.demo_data import synthetic_data
 from tests.cls_helpers import tiny_cls_train_config
+from tests.demo_data import synthetic_data
 from tests.seg_utils import ROOT
 from tests.test_tools.test_seg_tools import run_tool, scalars
 
@@ -33,6 +33,7 @@ def test_imagenet_layout_train_infer_and_reuse_as_segmentor_backbone(tmp_path):
     assert 0 <= result['pred_label'] < 1000 and 0 <= result['pred_score'] <= 1
 
     from mmseg.registry import MODELS
+
     from tests.seg_utils import TINY_BACKBONE
     with DefaultScope.overwrite_default_scope('mmseg'):
         segmentor = MODELS.build(dict(

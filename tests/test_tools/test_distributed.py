@@ -15,8 +15,8 @@ import torch
 from mmengine.config import Config
 
 from mmwrn.models.utils import SyncBatchNorm
-from tests.demo_data import synthetic_data
 from mmwrn.utils.launch import replace_sync_bn
+from tests.demo_data import synthetic_data
 from tests.seg_utils import ROOT, tiny_train_config
 
 DEMO = osp.join(ROOT, 'configs', 'demo',
@@ -140,6 +140,7 @@ def test_readme_shrink_recipe_turns_persistent_workers_off():
     """README "Shrinking a run": num_workers=0 alone, on a config with
     persistent_workers=True (torch's DataLoader refuses the pair)."""
     import argparse
+
     from mmwrn.utils.launch import add_launch_args, setup_cfg
     parser = argparse.ArgumentParser()
     parser.add_argument('--work-dir')

@@ -14,8 +14,13 @@ import pytest
 import torch
 
 from tests.demo_data import synthetic_data
-from tests.resume_helpers import (assert_tensors_equal, free_port, loss_records,
-                                  write_cls_config, write_config)
+from tests.resume_helpers import (
+    assert_tensors_equal,
+    free_port,
+    loss_records,
+    write_cls_config,
+    write_config,
+)
 from tests.seg_utils import ROOT
 
 ENV = dict(os.environ, PYTHONWARNINGS='ignore', OMP_NUM_THREADS='1')

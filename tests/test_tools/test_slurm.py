@@ -20,8 +20,7 @@ import pytest
 import torch
 
 from tests.demo_data import synthetic_data
-from tests.resume_helpers import (assert_tensors_equal, free_port, loss_records,
-                                  write_config)
+from tests.resume_helpers import assert_tensors_equal, free_port, loss_records, write_config
 from tests.seg_utils import ROOT
 from tests.slurm_helpers import LocalSlurm, ensure_installed
 

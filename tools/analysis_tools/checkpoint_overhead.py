@@ -30,8 +30,8 @@ from mmengine.fileio import LocalBackend  # noqa: E402
 from mmengine.registry import DefaultScope  # noqa: E402
 
 import mmwrn  # noqa: E402,F401
-from mmwrn.engine.atomic_backend import AtomicLocalBackend  # noqa: E402
 from mmwrn.engine import get_rng_state  # noqa: E402
+from mmwrn.engine.atomic_backend import AtomicLocalBackend  # noqa: E402
 
 ROOT = osp.join(osp.dirname(osp.abspath(__file__)), '..', '..')
 DEFAULT_CONFIGS = [
