@@ -1,5 +1,4 @@
 """The segmentation head of "Wider or Deeper" (the paper's "2 conv." head)."""
-import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule
