@@ -15,6 +15,12 @@ from mmwrn.checkpoint import (RESTRICTED_PICKLE, CorruptCheckpointError,
 
 
 import mmwrn.checkpoint as ckpt_module
+from mmwrn.checkpoint import (
+    RESTRICTED_PICKLE,
+    CorruptCheckpointError,
+    UnsafeCheckpointError,
+    safe_load,
+)
 
 # what mmwrn's tools and shipped configs turn on (mmwrn.enable_host_mends)
 host_mends.enable('safe_loading')

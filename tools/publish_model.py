@@ -19,8 +19,7 @@ sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..'))
 
 import torch  # noqa: E402
 
-from mmwrn.checkpoint import (CorruptCheckpointError, UnsafeCheckpointError,  # noqa: E402
-                              safe_load)
+from mmwrn.checkpoint import CorruptCheckpointError, UnsafeCheckpointError, safe_load  # noqa: E402
 from mmwrn.utils.outputs import OutputError, check_output, write_bytes  # noqa: E402
 
 KEEP = ('state_dict', 'meta')

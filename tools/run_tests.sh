@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Set up the environment if needed (tools/install.sh) and run the test suite;
+# Set up the environment if needed (tools/install.sh), check the house rules
+# (tools/lint.sh: ruff check, ruff format --check, whitespace; a finding stops
+# here, before the suite; MMWRN_SKIP_LINT=1 skips it) and run the test suite;
 # then, unless arguments are given, the documentation build with warnings as
 # errors (tools/build_docs.sh) and, unless MMWRN_SKIP_OLDEST=1 too, the
 # compatibility tests (`-m compat`) on the oldest supported stack
@@ -10,6 +12,9 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bash "$ROOT/tools/install.sh"
 source "$ROOT/tools/env.sh"
 cd "$ROOT"
+if [[ "${MMWRN_SKIP_LINT:-0}" != 1 ]]; then
+    bash "$ROOT/tools/lint.sh"
+fi
 echo "[mmwrn] running the test suite ($("$PY" -c 'import torch; print("torch", torch.__version__)'))"
 "$PY" -m pytest tests "$@"
 if [[ $# -gt 0 ]]; then

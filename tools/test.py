@@ -32,6 +32,12 @@ from mmwrn.checkpoint import (CheckpointMismatchError,  # noqa: E402
 from mmwrn.cli.launch import (  # noqa: E402
     add_launch_args, init_cpu_distributed, parse_launch_args, setup_cfg)
 from mmwrn.engine import LabelRangeError  # noqa: E402
+from mmwrn.utils.launch import (  # noqa: E402
+    add_launch_args,
+    init_cpu_distributed,
+    parse_launch_args,
+    setup_cfg,
+)
 from mmwrn.utils.outputs import OutputError  # noqa: E402
 
 

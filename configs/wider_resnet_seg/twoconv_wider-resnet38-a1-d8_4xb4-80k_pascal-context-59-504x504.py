@@ -1,5 +1,6 @@
-# PASCAL Context (4,998 train images), 59 classes: background ignored (mmseg's reduce_zero_label): Model A1 at output
-# stride 8 + the "2 conv." head, the paper's recipe where mmseg can express it.
+# PASCAL Context (4,998 train images), 59 classes: background ignored (mmseg's
+# reduce_zero_label): Model A1 at output stride 8 + the "2 conv." head, the paper's recipe
+# where mmseg can express it.
 # Reported results, with their sources: the model table of README.md in this folder.
 #
 # The paper's: crop 504 (500 rounded up to a multiple of 8); longer side scaled to

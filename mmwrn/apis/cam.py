@@ -16,6 +16,7 @@ File format (one per image, ``<out_dir>/<name>.npz``, ``numpy.load``):
 A file is written to a temporary name in the same folder and renamed, so it
 is either complete or absent; a run skips the images whose file exists.
 """
+import functools
 import glob
 import os
 import os.path as osp
@@ -53,9 +54,9 @@ def init_cam_model(config, checkpoint, device='cpu'):
     from mmengine.config import Config
     from mmengine.registry import DefaultScope
     from mmengine.runner import load_checkpoint
+    from mmpretrain.registry import MODELS
 
     import mmwrn  # noqa: F401
-    from mmpretrain.registry import MODELS
     cfg = Config.fromfile(config) if isinstance(config, str) else config
     if cfg.model.get('head', {}).get('type') != 'CAMClsHead':
         raise CAMError(f'{getattr(cfg, "filename", config)}: its head '
@@ -182,7 +183,8 @@ def run_cams(model, items, out_dir, scales=SCALE_SETS['psa'], flip=True, overlay
         save_cams(osp.join(out_dir, name + '.npz'), labels, cams)
         if overlay_dir:
             vis = Image.fromarray(overlay(img, labels, cams, palette, threshold))
-            save_atomic(osp.join(overlay_dir, name + '.png'), lambda f: vis.save(f, 'PNG'))
+            save_atomic(osp.join(overlay_dir, name + '.png'),
+                        functools.partial(vis.save, format='PNG'))
         t3 = time.perf_counter()
         stats['read_s'] += t1 - t0
         stats['forward_s'] += t2 - t1

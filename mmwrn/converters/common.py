@@ -9,7 +9,6 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
 from mmwrn.utils.outputs import save_torch
-
 from .architecture import check_architecture, describe_source, mismatch_message
 
 

@@ -13,6 +13,7 @@ from PIL import Image
 VOC_CLASSES = ('aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car', 'cat', 'chair',
                'cow', 'diningtable', 'dog', 'horse', 'motorbike', 'person', 'pottedplant',
                'sheep', 'sofa', 'train', 'tvmonitor')
+NUM_VOC_CLASSES = len(VOC_CLASSES)
 # PSA's mask folders, the SBD aug masks first (train_aug = train + aug)
 MASK_DIRS = ('SegmentationClassAug', 'SegmentationClass')
 
@@ -38,7 +39,7 @@ def find_mask(data_root, name, mask_dirs=MASK_DIRS):
     return None
 
 
-def labels_from_mask(path, num_classes=len(VOC_CLASSES)):
+def labels_from_mask(path, num_classes=NUM_VOC_CLASSES):
     """0-based foreground classes present in a VOC mask (0 background, 255
     ignored, ``1..num_classes`` the classes)."""
     values = np.unique(np.asarray(Image.open(path)))
@@ -50,7 +51,7 @@ def labels_from_mask(path, num_classes=len(VOC_CLASSES)):
     return (values - 1).astype(int).tolist()
 
 
-def load_labels(data_root, names, label_file=None, num_classes=len(VOC_CLASSES),
+def load_labels(data_root, names, label_file=None, num_classes=NUM_VOC_CLASSES,
                 mask_dirs=MASK_DIRS):
     """``{name: [0-based classes]}`` from PSA's ``cls_labels.npy`` (``{name:
     20-d 0/1 vector}``) or from the images' masks; every problem is raised
@@ -117,7 +118,7 @@ class VOCClsDataset(MultiLabelDataset):
         for lst in self.lists:
             names += read_image_list(osp.join(self.data_root, lst))
         check_images(self.data_root, names)
-        labels = load_labels(self.data_root, names, self.label_file, len(VOC_CLASSES))
+        labels = load_labels(self.data_root, names, self.label_file, NUM_VOC_CLASSES)
         return [dict(img_path=osp.join(self.data_root, 'JPEGImages', n + '.jpg'),
                      gt_label=np.array(labels[n], dtype=np.int64)) for n in names]
 

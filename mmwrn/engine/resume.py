@@ -61,10 +61,10 @@ def requeue_slurm_job(stopped):
     """After training stopped on a signal, requeue the Slurm batch job (rank 0
     runs ``scontrol requeue $SLURM_JOB_ID``); the requeued job resumes with
     ``--resume``. Requeued: after SIGUSR1 (before the time limit, from
-    tools/slurm_train.sh's ``REQUEUE=1`` or Slurm's ``--signal=USR1@T``), and after SIGTERM when the job is still RUNNING (a
-    signal only, ``scancel --signal=TERM``). After a SIGTERM of ``scontrol
-    requeue`` or preemption (Slurm requeues the job itself) or of ``scancel``
-    (cancelled), the job is no longer RUNNING: no requeue.
+    tools/slurm_train.sh's ``REQUEUE=1`` or Slurm's ``--signal=USR1@T``), and after
+    SIGTERM when the job is still RUNNING (a signal only, ``scancel --signal=TERM``).
+    After a SIGTERM of ``scontrol requeue`` or preemption (Slurm requeues the job
+    itself) or of ``scancel`` (cancelled), the job is no longer RUNNING: no requeue.
 
     Args:
         stopped (TrainingPreempted): the exception that stopped training.

@@ -54,4 +54,3 @@ def save_torch(obj, out, inputs=()):
     data = buffer.getvalue()
     write_bytes(data, out)
     return data
-

@@ -11,10 +11,9 @@ import torch
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import DefaultScope
-from torch.nn.modules.batchnorm import _BatchNorm
-
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
+from torch.nn.modules.batchnorm import _BatchNorm
 
 from tests.helpers.demo_data import synthetic_data
 from tests.helpers.seg import ROOT, shrink

@@ -173,6 +173,7 @@ class WaitForSignalHook(Hook):
 
     def before_train_iter(self, runner, batch_idx, data_batch=None):
         import time
+
         from mmwrn.engine.hooks.preemption_hook import PreemptionHook
         if runner.iter + 1 != self.at_iter or int(os.environ.get('SLURM_RESTART_COUNT', 0)):
             return

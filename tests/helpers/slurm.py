@@ -164,7 +164,7 @@ class LocalSlurm:
         then SIGKILL) and kill what is left of the job steps."""
         if osp.exists(self.conf) and self.procs:
             self.run('scancel', '--full', '-u', 'root', check=False, timeout=30)
-        for name, pid_file in reversed(self.procs):
+        for _name, pid_file in reversed(self.procs):
             _kill_pid_file(pid_file)
         self.procs = []
 

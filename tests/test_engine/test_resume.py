@@ -7,8 +7,13 @@ import time
 import pytest
 from mmengine.config import Config
 
-from mmwrn.engine import (RNGStateHook, TrainingPreempted, add_resume_hooks,
-                          find_resume_checkpoint, requeue_slurm_job)
+from mmwrn.engine import (
+    RNGStateHook,
+    TrainingPreempted,
+    add_resume_hooks,
+    find_resume_checkpoint,
+    requeue_slurm_job,
+)
 
 
 @pytest.mark.parametrize('existing', [None, [], [dict(type='EMAHook')],

@@ -13,8 +13,8 @@ sys.path.insert(0, osp.join(ROOT, 'tools', 'gpu'))
 from wheelhouse_specs import requirement_specs, wheelhouse_requirements  # noqa: E402
 
 WHEELS = ('mmengine-0.10.7-py3-none-any.whl', 'setuptools-80.10.2-py3-none-any.whl',
-          'model_index-0.1.11-py3-none-any.whl', 'PyYAML-6.0.3-cp312-cp312-manylinux2014_x86_64.whl',
-          'pytest-9.2.0-py3-none-any.whl')
+          'model_index-0.1.11-py3-none-any.whl',
+          'PyYAML-6.0.3-cp312-cp312-manylinux2014_x86_64.whl', 'pytest-9.2.0-py3-none-any.whl')
 
 
 def test_requirement_files_are_read():

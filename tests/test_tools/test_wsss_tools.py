@@ -7,6 +7,7 @@ import os.path as osp
 import numpy as np
 import pytest
 from mmengine.config import Config
+from PIL import Image
 
 from tests.helpers.cls import tiny_cls_train_config
 from tests.helpers.demo_data import synthetic_data
@@ -51,7 +52,12 @@ def test_train_cams_resume_and_evaluate(tmp_path):
             'ImageSets/Segmentation/train.txt', '--out-dir', cams, '--scales', '1.0,0.5']
     out = run_tool(*args, '--limit', '2', '--overlay-dir', str(tmp_path / 'vis'))
     assert '2 images written, 0 already done' in out.stdout and 'images/s' in out.stdout
-    assert len(os.listdir(tmp_path / 'vis')) == 2
+    overlays = sorted(os.listdir(tmp_path / 'vis'))
+    assert overlays == ['2007_train00000.png', '2007_train00001.png']
+    for name in overlays:
+        jpg = osp.join(data_root, 'JPEGImages', osp.splitext(name)[0] + '.jpg')
+        with Image.open(tmp_path / 'vis' / name) as im, Image.open(jpg) as img:
+            assert im.format == 'PNG' and im.size == img.size, name
     out = run_tool(*args)  # resumes: only the two others
     assert '2 images written, 2 already done (skipped), 4 in the list' in out.stdout
     assert sorted(os.listdir(cams)) == [f'2007_train{i:05d}.npz' for i in range(4)]

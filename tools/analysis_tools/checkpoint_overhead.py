@@ -14,6 +14,7 @@ directory); the times include the page cache, as a training job's do.
 """
 import argparse
 import copy
+import functools
 import io
 import os
 import os.path as osp
@@ -32,6 +33,7 @@ from mmengine.registry import DefaultScope  # noqa: E402
 import mmwrn.enable_host_mends  # noqa: E402,F401  (registers mmwrn; every host mend on)
 from mmwrn.engine.atomic_backend import AtomicLocalBackend  # noqa: E402
 from mmwrn.engine import get_rng_state  # noqa: E402
+from mmwrn.engine.atomic_backend import AtomicLocalBackend  # noqa: E402
 
 ROOT = osp.join(osp.dirname(osp.abspath(__file__)), '..', '..')
 DEFAULT_CONFIGS = [
@@ -95,20 +97,22 @@ def main():
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         for config in args.configs:
             checkpoint = checkpoint_of(config)
-            save_s = median_seconds(lambda: serialise(checkpoint), args.repeats)
+            save_s = median_seconds(functools.partial(serialise, checkpoint), args.repeats)
             data = serialise(checkpoint)
             path = osp.join(tmp, 'ckpt.pth')
+            put_plain = functools.partial(LocalBackend().put, data, path)
+            put_atomic = functools.partial(AtomicLocalBackend().put, data, path)
             # interleaved, so that both see the same disk and cache conditions
             plain, atomic = [], []
             for _ in range(args.repeats):
-                plain.append(median_seconds(lambda: LocalBackend().put(data, path), 1))
-                atomic.append(median_seconds(lambda: AtomicLocalBackend().put(data, path), 1))
+                plain.append(median_seconds(put_plain, 1))
+                atomic.append(median_seconds(put_atomic, 1))
             os.remove(path)
             name = osp.splitext(osp.basename(config))[0]
             print(f'| {name} | {len(data) / 1e6:.1f} | {100 * rng_bytes / len(data):.3f}% | '
                   f'{save_s:.3f} | {statistics.median(plain):.3f} | '
                   f'{statistics.median(atomic):.3f} |')
-            del checkpoint, data
+            del checkpoint, data, put_plain, put_atomic
 
 
 if __name__ == '__main__':

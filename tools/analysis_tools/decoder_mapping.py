@@ -11,8 +11,12 @@ sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
 
 from mmengine.config import Config  # noqa: E402
 
-from mmwrn.utils.resnet_decoders import (UNSUPPORTED, find_resnet,  # noqa: E402
-                                         mmseg_resnet_models, swap_in_wider_resnet)
+from mmwrn.utils.resnet_decoders import (  # noqa: E402
+    UNSUPPORTED,
+    find_resnet,
+    mmseg_resnet_models,
+    swap_in_wider_resnet,
+)
 
 
 def _heads(model):

@@ -6,7 +6,6 @@ the stride of each output 0-6 (stem, B2 .. B7) measured on a 224x224 input.
     python tools/analysis_tools/presets.py [--depths 38 20 16] [--no-dilated]
 """
 import argparse
-
 import os.path as osp
 import sys
 

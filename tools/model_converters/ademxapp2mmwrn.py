@@ -33,8 +33,13 @@ sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
 
 from mmengine.config import Config, DictAction  # noqa: E402
 
-from mmwrn.converters import (ConversionError, NDArrayFileError,  # noqa: E402
-                              convert_ademxapp, convert_and_save, load_ndarray_list)
+from mmwrn.converters import (  # noqa: E402
+    ConversionError,
+    NDArrayFileError,
+    convert_ademxapp,
+    convert_and_save,
+    load_ndarray_list,
+)
 from mmwrn.converters.ademxapp import identify_ademxapp  # noqa: E402
 from mmwrn.utils.outputs import OutputError, check_output  # noqa: E402
 

@@ -48,8 +48,14 @@ from mmengine.config import Config, DictAction  # noqa: E402
 
 from mmwrn.checkpoint import safe_load  # noqa: E402
 from mmwrn.converters import ConversionError, convert_and_save  # noqa: E402
-from mmwrn.converters.ports import (FORMATS, IABN_EPS, convert_port,  # noqa: E402
-                                    fold_inplace_abn, identify, read_checkpoint)
+from mmwrn.converters.ports import (  # noqa: E402
+    FORMATS,
+    IABN_EPS,
+    convert_port,
+    fold_inplace_abn,
+    identify,
+    read_checkpoint,
+)
 from mmwrn.utils.outputs import OutputError, check_output  # noqa: E402
 
 

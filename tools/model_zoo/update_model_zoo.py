@@ -42,8 +42,7 @@ import yaml  # noqa: E402
 from mmengine.config import Config  # noqa: E402
 from mmengine.registry import DefaultScope  # noqa: E402
 
-from mmwrn.model_zoo import (CONVERTERS, HOST_OF_TASK, converter_command,  # noqa: E402
-                             weights_of)
+from mmwrn.model_zoo import CONVERTERS, HOST_OF_TASK, converter_command, weights_of  # noqa: E402
 from mmwrn.utils.complexity import count_macs, count_params  # noqa: E402
 
 REFERENCES = 'configs/model_zoo_references.yml'

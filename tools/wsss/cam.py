@@ -20,8 +20,12 @@ sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
 
 import mmwrn.enable_host_mends  # noqa: E402,F401  (registers mmwrn; every host mend on)
 from mmwrn.apis.cam import SCALE_SETS, CAMError, init_cam_model, run_cams  # noqa: E402
-from mmwrn.datasets.voc_cls import (WSSSDataError, check_images, load_labels,  # noqa: E402
-                                    read_image_list)
+from mmwrn.datasets.voc_cls import (  # noqa: E402
+    WSSSDataError,
+    check_images,
+    load_labels,
+    read_image_list,
+)
 
 
 def parse_scales(text):

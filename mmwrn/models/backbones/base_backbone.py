@@ -34,9 +34,11 @@ def resolve_init_cfg(pretrained, init_cfg, name):
         raise ValueError(
             f'{name}: pretrained={pretrained!r} are ResNet weights (model.pretrained of an '
             f'mmseg base config?); set model.pretrained=None, or give a {name} checkpoint')
-    # mmseg's words, so that filters written for mmseg's backbones match
+    # mmseg's words, so that filters written for mmseg's backbones match; raised, as
+    # mmseg's, from the backbone's __init__ (resolve_init_cfg <- BaseBackbone.__init__ <-
+    # the backbone's __init__), so that a filter on its module matches too
     warnings.warn('DeprecationWarning: pretrained is a deprecated, '
-                  'please use "init_cfg" instead')
+                  'please use "init_cfg" instead', stacklevel=3)
     return dict(type='Pretrained', checkpoint=pretrained)
 
 

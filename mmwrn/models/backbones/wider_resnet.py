@@ -8,8 +8,7 @@ from mmcv.cnn import build_activation_layer, build_conv_layer, build_norm_layer
 
 from mmwrn.registry import BACKBONE_HOSTS, register_model
 from ..utils import PreActResidualUnit
-from ..utils.args import (check_bool, check_cfg, check_choice, check_number,
-                          check_sequence, got)
+from ..utils.args import check_bool, check_cfg, check_choice, check_number, check_sequence, got
 from ..utils.norm_act_recompute import act_keeping_mask
 from ..utils.preact_unit import UNIT_KERNELS, check_with_cp
 from .base_backbone import BaseBackbone

@@ -98,8 +98,10 @@ def test_frozen_stages_of_a_truncated_network():
 
 
 def test_pretrained_argument():
-    with pytest.warns(UserWarning, match='pretrained is a deprecated'):
+    with pytest.warns(UserWarning, match='pretrained is a deprecated') as record:
         model = WideResNet_CIFAR(depth=10, pretrained='wrn.pth')
+    assert {w.filename for w in record if 'pretrained' in str(w.message)} == {
+        WideResNet_CIFAR.__init__.__code__.co_filename}
     assert model.init_cfg == dict(type='Pretrained', checkpoint='wrn.pth')
     with pytest.raises(ValueError, match='cannot be set at the same time'):
         WideResNet_CIFAR(depth=10, pretrained='wrn.pth', init_cfg=dict(type='Pretrained'))

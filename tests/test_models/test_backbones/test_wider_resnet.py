@@ -435,8 +435,11 @@ def test_invalid_arguments_list_valid_choices(kwargs, exc, words):
 
 
 def test_pretrained_argument_as_mmseg_backbones():
-    with pytest.warns(UserWarning, match='pretrained is a deprecated'):
+    with pytest.warns(UserWarning, match='pretrained is a deprecated') as record:
         model = WiderResNet(pretrained='ckpt.pth', **TINY_WIDER)
+    # raised from the backbone's module, as mmseg's from its ResNet's
+    assert {w.filename for w in record if 'pretrained' in str(w.message)} == {
+        WiderResNet.__init__.__code__.co_filename}
     assert model.init_cfg == dict(type='Pretrained', checkpoint='ckpt.pth')
     assert WiderResNet(**TINY_WIDER).init_cfg[0] == dict(type='Kaiming', layer='Conv2d')
     custom = dict(type='Pretrained', checkpoint='x.pth', prefix='backbone.')

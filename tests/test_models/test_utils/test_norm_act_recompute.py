@@ -227,16 +227,19 @@ def test_act_keeping_mask(act, dtype):
     x[0, 0, 0, :3] = torch.tensor([float('nan'), 0., -0.])
     grad = torch.randn_like(x)
     grad[0, 0, 1, 0] = float('inf')
-    results = []
-    for fn in (act, lambda t: act_keeping_mask(t, act)):
+
+    def run(fn):
+        """``fn``'s output, the input's gradient and the dtypes of the tensors
+        autograd keeps for the backward."""
         xi = x.clone().requires_grad_()
         kept = []
         with torch.autograd.graph.saved_tensors_hooks(
                 lambda t: kept.append(t.dtype) or t, lambda t: t):
             y = fn(xi * 1)
         y.backward(grad)
-        results.append((y.detach(), xi.grad, kept))
-    (y1, g1, kept1), (y2, g2, kept2) = results
+        return y.detach(), xi.grad, kept
+
+    (y1, g1, _), (y2, g2, kept2) = run(act), run(lambda t: act_keeping_mask(t, act))
     assert torch.equal(y1.nan_to_num(), y2.nan_to_num()) and torch.equal(y1.isnan(), y2.isnan())
     assert torch.equal(g1.nan_to_num(), g2.nan_to_num()) and torch.equal(g1.isnan(), g2.isnan())
     assert kept2 == ([dtype] if isinstance(act, nn.ELU) else [torch.bool])
