@@ -9,12 +9,8 @@ import torch
 from mmengine.logging import HistoryBuffer, MessageHub
 from mmengine.runner.checkpoint import _load_checkpoint, save_checkpoint
 
-from mmwrn import host_mends
-from mmwrn.checkpoint import (RESTRICTED_PICKLE, CorruptCheckpointError,
-                              UnsafeCheckpointError, safe_load)
-
-
 import mmwrn.checkpoint as ckpt_module
+from mmwrn import host_mends
 from mmwrn.checkpoint import (
     RESTRICTED_PICKLE,
     CorruptCheckpointError,

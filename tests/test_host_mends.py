@@ -52,6 +52,7 @@ def run_python(code, tmp_path, env=None):
     return out.stdout
 
 
+@pytest.mark.slow
 @needs_mmdet
 def test_import_mmwrn_in_an_mmdet_process_changes_no_checkpoint_io(tmp_path):
     code = f'MARKER = {str(tmp_path / "pwned")!r}\n' + PRELUDE + '''
@@ -84,6 +85,7 @@ print('mmseg lookup:', MMSegInferencer._load_model_from_metafile.__module__)
     assert 'mmseg lookup: mmengine.infer.infer' in out
 
 
+@pytest.mark.slow
 @needs_mmdet
 def test_the_switch_turns_the_guarantees_on_in_an_mmdet_process(tmp_path):
     """``host_mends.enable()``: crafted checkpoints refused without running,
@@ -117,6 +119,7 @@ except FileNotFoundError as e:
     assert 'name resolved: True' in out
 
 
+@pytest.mark.slow
 @needs_mmdet
 def test_a_shipped_config_turns_the_mends_on_in_an_mmdet_process(tmp_path):
     """What loads a shipped config (mmseg's init_model, mmpretrain's get_model,
@@ -140,6 +143,7 @@ except pickle.UnpicklingError as e:
     assert not (tmp_path / 'pwned').exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('value, expected', [
     ('all', ('atomic_saves', 'mmseg_names', 'safe_loading', 'weights_only_types')),
     ('none', ()),

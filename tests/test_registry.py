@@ -6,8 +6,8 @@ import pytest
 import torch
 
 import mmwrn  # noqa: F401
-from tests.helpers.tiny import TINY_CHANNELS
 from tests.helpers.det import MMDET_MISSING, needs_mmdet
+from tests.helpers.tiny import TINY_CHANNELS
 
 # mmdet is optional: its scope is tested where it is installed
 SCOPES = ['mmseg', 'mmpretrain',

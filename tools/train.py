@@ -27,11 +27,15 @@ from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import mmwrn.enable_host_mends  # noqa: E402,F401  (registers mmwrn; every host mend on)
-from mmwrn.cli.launch import (  # noqa: E402
-    add_launch_args, init_cpu_distributed, parse_launch_args, setup_cfg)
-from mmwrn.engine import (LabelRangeError, NonFiniteLossError,  # noqa: E402
-                          TrainingPreempted, add_resume_hooks, find_resume_checkpoint,
-                          requeue_slurm_job)
+from mmwrn.cli.launch import add_launch_args, init_cpu_distributed, parse_launch_args, setup_cfg  # noqa: E402
+from mmwrn.engine import (  # noqa: E402
+    LabelRangeError,
+    NonFiniteLossError,
+    TrainingPreempted,
+    add_resume_hooks,
+    find_resume_checkpoint,
+    requeue_slurm_job,
+)
 
 
 def parse_args():

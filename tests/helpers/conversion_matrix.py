@@ -24,7 +24,7 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
-from mmwrn.converters import ConversionError, SOURCES
+from mmwrn.converters import SOURCES, ConversionError
 from tests.helpers import source_networks as R
 from tests.helpers.seg import ROOT, shrink
 

@@ -93,8 +93,7 @@ def test_label_range_guard_checks_the_object_labels(name, tmp_path):
     from mmdet.structures import DetDataSample
     from mmengine.structures import InstanceData
 
-    from mmwrn.engine.hooks.label_range_hook import (LabelRangeError, LabelRangeHook,
-                                                     label_classes)
+    from mmwrn.engine.hooks.label_range_hook import LabelRangeError, LabelRangeHook, label_classes
     model = tiny_detector(name, tmp_path)
     assert label_classes(model) == (len(CLASSES), None)  # the box head's, not the RPN's
     hook = LabelRangeHook()

@@ -12,8 +12,13 @@ from mmengine.config import Config
 
 from mmwrn.converters import NDArrayFileError, load_ndarray_list
 from tests.helpers import source_networks as R
-from tests.helpers.conversion_matrix import (ALL_SOURCES, compare, run_cli, single_thread,
-                                             tiny_config)
+from tests.helpers.conversion_matrix import (
+    ALL_SOURCES,
+    compare,
+    run_cli,
+    single_thread,
+    tiny_config,
+)
 from tests.helpers.seg import ROOT
 
 FIX = osp.join(ROOT, 'tests', 'data', 'ademxapp')

@@ -16,8 +16,15 @@ from mmengine.config import Config
 from mmengine.model import MMDistributedDataParallel
 from mmengine.optim import build_optim_wrapper
 
-from tests.helpers.device import (NUM_CLASSES, PAPER_SEG, SIZES, build_segmenter, devices,
-                                  exact_fp32, paper_config)
+from tests.helpers.device import (
+    NUM_CLASSES,
+    PAPER_SEG,
+    SIZES,
+    build_segmenter,
+    devices,
+    exact_fp32,
+    paper_config,
+)
 from tests.helpers.seg import make_batch
 
 SYNC_BN = {'cuda': ('SyncBN', torch.nn.SyncBatchNorm, 'nccl'),

@@ -10,9 +10,18 @@ import torch
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 
-from tests.helpers.device import (NUM_CLASSES, PAPER_SEG, assert_grads_close, build_segmenter,
-                                  devices, exact_fp32, loss_and_grads, paper_config,
-                                  paper_segmenter, set_with_cp)
+from tests.helpers.device import (
+    NUM_CLASSES,
+    PAPER_SEG,
+    assert_grads_close,
+    build_segmenter,
+    devices,
+    exact_fp32,
+    loss_and_grads,
+    paper_config,
+    paper_segmenter,
+    set_with_cp,
+)
 from tests.helpers.seg import make_batch
 
 

@@ -36,6 +36,7 @@ def test_imagenet_layout_train_infer_and_reuse_as_segmentor_backbone(tmp_path):
     assert 0 <= result['pred_label'] < 1000 and 0 <= result['pred_score'] <= 1
 
     from mmseg.registry import MODELS
+
     from tests.helpers.seg import TINY_BACKBONE
     with DefaultScope.overwrite_default_scope('mmseg'):
         segmentor = MODELS.build(dict(

@@ -15,6 +15,8 @@ import torch
 
 from tests.helpers.demo_data import synthetic_data
 
+pytestmark = pytest.mark.slow  # subprocesses: the tools run as a user runs them
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO = osp.join(ROOT, 'configs', 'demo',
                 'twoconv_wider-resnet16-tiny-a1-d8_1xb8-600_synthvoc-96x96.py')

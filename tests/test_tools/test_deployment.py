@@ -177,6 +177,7 @@ def test_static_batch_and_opset(tmp_path):
         ox.export_onnx_bytes(torch.nn.Identity(), torch.zeros(1), opset=9)
 
 
+@pytest.mark.slow
 @pytest.mark.compat
 def test_cli_refuses_inputs_and_warns_without_checkpoint(tmp_path):
     config, ckpt = tiny_config(SEG_CONFIGS[0], tmp_path)
@@ -235,6 +236,7 @@ def test_deploy_configs_load_without_mmdeploy(name):
         assert cfg.codebase_config.with_argmax is False
 
 
+@pytest.mark.slow
 def test_deploy_names_the_fix_without_mmdeploy(tmp_path):
     """mmdeploy made unimportable (whether or not it is installed)."""
     config, _ = tiny_config(SEG_CONFIGS[0], tmp_path)
@@ -259,6 +261,7 @@ def mmdeploy_reason():
     return None
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(mmdeploy_reason() is not None, reason=str(mmdeploy_reason()))
 @pytest.mark.parametrize('deploy, path', [
     ('segmentation_onnxruntime_static-504x504.py', SEG_CONFIGS[0]),

@@ -12,11 +12,16 @@ import numpy as np
 import pytest
 import torch
 
-from tests.helpers.det import (DET_CONFIGS, make_coco, mmdet_tools_train, needs_mmdet,
-                               tiny_det_options)
+from tests.helpers.det import (
+    DET_CONFIGS,
+    make_coco,
+    mmdet_tools_train,
+    needs_mmdet,
+    tiny_det_options,
+)
 from tests.helpers.seg import ROOT
 
-pytestmark = needs_mmdet
+pytestmark = [needs_mmdet, pytest.mark.slow]  # subprocesses: mmdet's tools/train.py
 # mmwrn from this checkout (custom_imports=['mmwrn'] imports it), warnings off
 ENV = dict(os.environ, PYTHONWARNINGS='ignore',
            PYTHONPATH=os.pathsep.join(p for p in (ROOT, os.environ.get('PYTHONPATH')) if p))

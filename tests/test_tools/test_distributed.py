@@ -14,9 +14,9 @@ import pytest
 import torch
 from mmengine.config import Config
 
+from mmwrn.cli.launch import replace_sync_bn
 from mmwrn.models.utils import SyncBatchNorm
 from tests.helpers.demo_data import synthetic_data
-from mmwrn.cli.launch import replace_sync_bn
 from tests.helpers.seg import ROOT, tiny_train_config
 
 DEMO = osp.join(ROOT, 'configs', 'demo',
@@ -142,6 +142,7 @@ def test_readme_shrink_recipe_turns_persistent_workers_off():
     """docs/en/user_guides/segmentation.md, "Shrinking a run": num_workers=0 alone, on a config with
     persistent_workers=True (torch's DataLoader refuses the pair)."""
     import argparse
+
     from mmwrn.cli.launch import add_launch_args, setup_cfg
     parser = argparse.ArgumentParser()
     parser.add_argument('--work-dir')

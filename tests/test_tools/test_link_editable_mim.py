@@ -15,6 +15,8 @@ import pytest
 
 from tests.helpers.demo_data import synthetic_data
 
+pytestmark = pytest.mark.slow  # subprocesses: a fresh editable install and mim
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO = 'twoconv_wider-resnet16-tiny-a1-d8_1xb8-600_synthvoc-96x96'
 SEG_NAME = 'twoconv_wider-resnet38-a1-d8_4xb4-40k_voc12aug-504x504'

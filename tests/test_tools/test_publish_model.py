@@ -6,8 +6,8 @@ import re
 import subprocess
 import sys
 
-import torch
 import pytest
+import torch
 from mmengine.config import Config
 from mmengine.logging import MessageHub
 from mmengine.runner.checkpoint import save_checkpoint

@@ -14,8 +14,13 @@ import pytest
 import torch
 
 from tests.helpers.demo_data import synthetic_data
-from tests.helpers.resume import (assert_tensors_equal, free_port, loss_records,
-                                  write_cls_config, write_config)
+from tests.helpers.resume import (
+    assert_tensors_equal,
+    free_port,
+    loss_records,
+    write_cls_config,
+    write_config,
+)
 from tests.helpers.seg import ROOT
 
 pytestmark = pytest.mark.slow  # subprocesses: tools/*.py run as the user runs them

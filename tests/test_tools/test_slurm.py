@@ -20,8 +20,7 @@ import pytest
 import torch
 
 from tests.helpers.demo_data import synthetic_data
-from tests.helpers.resume import (assert_tensors_equal, free_port, loss_records,
-                                  write_config)
+from tests.helpers.resume import assert_tensors_equal, free_port, loss_records, write_config
 from tests.helpers.seg import ROOT
 from tests.helpers.slurm import LocalSlurm, ensure_installed
 

@@ -12,8 +12,12 @@ from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 
 import mmwrn  # noqa: F401
-from mmwrn.utils.resnet_decoders import (UNSUPPORTED, mmseg_resnet_models,
-                                         swap_in_wider_resnet, wider_resnet_like)
+from mmwrn.utils.resnet_decoders import (
+    UNSUPPORTED,
+    mmseg_resnet_models,
+    swap_in_wider_resnet,
+    wider_resnet_like,
+)
 from tests.helpers.seg import make_batch, shrink_decoder
 from tests.helpers.tiny import TINY_WIDER
 

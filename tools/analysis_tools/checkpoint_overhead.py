@@ -31,7 +31,6 @@ from mmengine.fileio import LocalBackend  # noqa: E402
 from mmengine.registry import DefaultScope  # noqa: E402
 
 import mmwrn.enable_host_mends  # noqa: E402,F401  (registers mmwrn; every host mend on)
-from mmwrn.engine.atomic_backend import AtomicLocalBackend  # noqa: E402
 from mmwrn.engine import get_rng_state  # noqa: E402
 from mmwrn.engine.atomic_backend import AtomicLocalBackend  # noqa: E402
 

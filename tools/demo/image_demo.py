@@ -26,8 +26,7 @@ from mmseg.apis import inference_model, init_model  # noqa: E402
 from mmseg.visualization import SegLocalVisualizer  # noqa: E402
 
 import mmwrn.enable_host_mends  # noqa: E402,F401  (registers mmwrn; every host mend on)
-from mmwrn.checkpoint import (CheckpointMismatchError,  # noqa: E402
-                              CorruptCheckpointError, check_checkpoint_fits)
+from mmwrn.checkpoint import CheckpointMismatchError, CorruptCheckpointError, check_checkpoint_fits  # noqa: E402
 from mmwrn.converters.common import dataset_meta  # noqa: E402
 from mmwrn.utils.outputs import OutputError, check_output, write_bytes  # noqa: E402
 
