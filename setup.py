@@ -51,8 +51,10 @@ setup(
     # come from the user's environment or tools/install.sh, as for mmseg itself
     install_requires=read_requirements('runtime.txt'),
     # the tests extra builds the documentation too (tools/run_tests.sh runs tools/build_docs.sh)
-    extras_require={'tests': read_requirements('tests.txt') + read_requirements('docs.txt'),
-                    'docs': read_requirements('docs.txt')},
+    extras_require={
+        'tests': read_requirements('tests.txt') + read_requirements('docs.txt'),
+        'docs': read_requirements('docs.txt'),
+    },
     cmdclass={'build_py': BuildPyWithMim},
     license='Apache-2.0',
     license_files=['LICENSE'],

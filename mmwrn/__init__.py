@@ -7,6 +7,7 @@ others (safe checkpoint loading, atomic saves) are turned on by mmwrn's tools,
 its shipped configs (``custom_imports``: :mod:`mmwrn.enable_host_mends`) or
 :func:`mmwrn.host_mends.enable`, so that importing mmwrn into a process that
 runs other OpenMMLab code leaves its checkpoint reads and writes as they were."""
+
 from . import checkpoint, datasets, engine, evaluation, host_mends, models  # noqa: F401
 from .model_zoo import get_config_path, register_model_index
 from .version import __version__
@@ -17,5 +18,12 @@ if _names:
     host_mends.enable(*_names)
 del _names
 
-__all__ = ['__version__', 'models', 'engine', 'checkpoint', 'host_mends', 'get_config_path',
-           'register_model_index']
+__all__ = [
+    '__version__',
+    'models',
+    'engine',
+    'checkpoint',
+    'host_mends',
+    'get_config_path',
+    'register_model_index',
+]

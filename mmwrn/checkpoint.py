@@ -26,6 +26,7 @@ does), which
 model (missing, unexpected, other shapes), which mmengine loads with a warning:
 tools/test.py and tools/demo/image_demo.py call it (``--allow-partial-checkpoint``).
 """
+
 import _compat_pickle
 import collections
 import logging
@@ -54,12 +55,14 @@ def _history_buffer_method(obj, name):
     pickles its statistics methods as ``getattr(HistoryBuffer, 'mean')``.
     Only those methods resolve; any other lookup is refused."""
     method = HistoryBuffer.__dict__.get(name) if obj is HistoryBuffer else None
-    if method is not None and (name in DEFAULT_STATISTICS
-                               or HistoryBuffer._statistics_methods.get(name) is method):
+    if method is not None and (
+        name in DEFAULT_STATISTICS or HistoryBuffer._statistics_methods.get(name) is method
+    ):
         return method
     raise pickle.UnpicklingError(
         f'refused getattr({obj!r}, {name!r}): only HistoryBuffer statistics '
-        'methods may be looked up in a checkpoint')
+        'methods may be looked up in a checkpoint'
+    )
 
 
 def mmengine_checkpoint_types():
@@ -67,9 +70,15 @@ def mmengine_checkpoint_types():
     ``torch.serialization.add_safe_globals``."""
     multiarray = np.core.multiarray if hasattr(np, 'core') else np._core.multiarray
     dtype_classes = {type(np.dtype(t)) for t in set(np.sctypeDict.values())}
-    return [HistoryBuffer, np.ndarray, np.dtype, multiarray._reconstruct,
-            multiarray.scalar, (_history_buffer_method, 'builtins.getattr'),
-            *sorted(dtype_classes, key=lambda c: c.__name__)]
+    return [
+        HistoryBuffer,
+        np.ndarray,
+        np.dtype,
+        multiarray._reconstruct,
+        multiarray.scalar,
+        (_history_buffer_method, 'builtins.getattr'),
+        *sorted(dtype_classes, key=lambda c: c.__name__),
+    ]
 
 
 def _allowed_globals():
@@ -78,6 +87,7 @@ def _allowed_globals():
     :func:`mmengine_checkpoint_types`. Storage classes (``torch.FloatStorage``
     ...) never reach it: ``torch.load`` maps them itself."""
     import _codecs
+
     allowed = {
         'collections.OrderedDict': collections.OrderedDict,
         'torch.Size': torch.Size,
@@ -89,8 +99,13 @@ def _allowed_globals():
         'builtins.bytearray': bytearray,
         'torch._tensor._rebuild_from_type_v2': torch._tensor._rebuild_from_type_v2,
     }
-    for name in ('_rebuild_tensor', '_rebuild_tensor_v2', '_rebuild_tensor_v3',
-                 '_rebuild_parameter', '_rebuild_parameter_with_state'):
+    for name in (
+        '_rebuild_tensor',
+        '_rebuild_tensor_v2',
+        '_rebuild_tensor_v3',
+        '_rebuild_parameter',
+        '_rebuild_parameter_with_state',
+    ):
         if hasattr(torch._utils, name):
             allowed[f'torch._utils.{name}'] = getattr(torch._utils, name)
     for name in dir(torch):
@@ -103,12 +118,11 @@ def _allowed_globals():
         # numpy 1.x and 2.x write the same functions under numpy.core / numpy._core
         for old, new in (('numpy.core.', 'numpy._core.'), ('numpy._core.', 'numpy.core.')):
             if name.startswith(old):
-                allowed[new + name[len(old):]] = obj
+                allowed[new + name[len(old) :]] = obj
     return allowed
 
 
 class _RestrictedUnpickler(pickle.Unpickler):
-
     allowed = None  # filled on first use
 
     def find_class(self, module, name):
@@ -122,7 +136,8 @@ class _RestrictedUnpickler(pickle.Unpickler):
         if obj is None:
             raise pickle.UnpicklingError(
                 f'refused global {module}.{name}: not a tensor, a plain container '
-                'or a type mmengine writes')
+                'or a type mmengine writes'
+            )
         return obj
 
 
@@ -140,8 +155,9 @@ RESTRICTED_PICKLE.load = _restricted_load
 def _torch_load(filename, map_location):
     if HAS_SAFE_GLOBALS:
         return torch.load(filename, map_location=map_location, weights_only=True)
-    return torch.load(filename, map_location=map_location,
-                      pickle_module=RESTRICTED_PICKLE, weights_only=False)
+    return torch.load(
+        filename, map_location=map_location, pickle_module=RESTRICTED_PICKLE, weights_only=False
+    )
 
 
 class UnsafeCheckpointError(pickle.UnpicklingError):
@@ -160,8 +176,10 @@ def _integrity_problem(filename):
     if size == 0:
         return 'the file is empty'
     if not zipfile.is_zipfile(filename):
-        return (f'the file ({size} bytes) is not a complete zip archive (a '
-                'torch checkpoint is one): it was cut short or is not a checkpoint')
+        return (
+            f'the file ({size} bytes) is not a complete zip archive (a '
+            'torch checkpoint is one): it was cut short or is not a checkpoint'
+        )
     try:
         with zipfile.ZipFile(filename) as archive:
             bad = archive.testzip()
@@ -185,17 +203,21 @@ def safe_load(filename, map_location=None):
         error = e
     problem = _integrity_problem(filename) if osp.isfile(filename) else None
     # weights-only refusals of a legacy-format (non-zip) file are not corruption
-    refused = (isinstance(error, pickle.UnpicklingError)
-               and re.search(r'GLOBAL|allowlist|refused', str(error)) is not None)
+    refused = (
+        isinstance(error, pickle.UnpicklingError)
+        and re.search(r'GLOBAL|allowlist|refused', str(error)) is not None
+    )
     if problem is not None and not refused:
         raise CorruptCheckpointError(
             f'{filename} is truncated or corrupt: {problem} ({type(error).__name__} '
             'in torch.load). If a job was killed while writing it, use an earlier '
-            'checkpoint (mmwrn\'s tools and configs replace checkpoints atomically: '
-            'an interrupted save leaves the previous one intact).') from None
+            "checkpoint (mmwrn's tools and configs replace checkpoints atomically: "
+            'an interrupted save leaves the previous one intact).'
+        ) from None
     if isinstance(error, pickle.UnpicklingError):
-        reason = re.search(r'(?:WeightsUnpickler error:\s*|^)(.*?)\s*(Check the documentation|$)',
-                           str(error), re.S)
+        reason = re.search(
+            r'(?:WeightsUnpickler error:\s*|^)(.*?)\s*(Check the documentation|$)', str(error), re.S
+        )
         raise UnsafeCheckpointError(
             f'refused to load {filename}: it holds an object that is neither a '
             'tensor, a plain Python container, nor one of the types mmengine '
@@ -213,6 +235,7 @@ def load_from_local(filename, map_location=None):
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
         from .model_zoo import missing_checkpoint_hint
+
         hint = missing_checkpoint_hint(filename)
         raise FileNotFoundError(f'{filename} can not be found.' + (f' {hint}' if hint else ''))
     return safe_load(filename, map_location)
@@ -224,6 +247,7 @@ def load_from_http(filename, map_location=None, model_dir=None, progress=False):
     (mmengine's own loader unpickles the download with a plain ``torch.load``)."""
     model_dir = model_dir or osp.join(torch.hub.get_dir(), 'checkpoints')
     cached = osp.join(model_dir, osp.basename(urlparse(filename).path))
+
     def download():
         if not osp.isfile(cached):
             os.makedirs(model_dir, exist_ok=True)
@@ -250,50 +274,59 @@ def checkpoint_mismatch(model, state_dict):
     mismatched)``: sorted key lists, mismatched as ``'key: checkpoint (shape),
     model (shape)'``. BN ``num_batches_tracked`` counters are not required."""
     from mmengine.model import BaseTTAModel, is_model_wrapper
+
     while is_model_wrapper(model) or isinstance(model, BaseTTAModel):
         model = model.module
     target = model.state_dict()
     source = {re.sub(r'^module\.', '', k): v for k, v in state_dict.items()}
     # BN batch counters: mmengine loads a checkpoint without them (converted ones)
-    missing = sorted(k for k in set(target) - set(source)
-                     if not k.endswith('num_batches_tracked'))
+    missing = sorted(k for k in set(target) - set(source) if not k.endswith('num_batches_tracked'))
     unexpected = sorted(set(source) - set(target))
-    mismatched = [f'{k}: checkpoint {tuple(v.shape)}, model {tuple(target[k].shape)}'
-                  for k, v in sorted(source.items())
-                  if k in target and hasattr(v, 'shape') and v.shape != target[k].shape]
+    mismatched = [
+        f'{k}: checkpoint {tuple(v.shape)}, model {tuple(target[k].shape)}'
+        for k, v in sorted(source.items())
+        if k in target and hasattr(v, 'shape') and v.shape != target[k].shape
+    ]
     return missing, unexpected, mismatched
 
 
-def check_checkpoint_fits(model, checkpoint, filename, allow_partial=False, flag=None,
-                          shown=5):
+def check_checkpoint_fits(model, checkpoint, filename, allow_partial=False, flag=None, shown=5):
     """Raise :class:`CheckpointMismatchError` when ``checkpoint`` (loaded from
     ``filename``) has missing, unexpected or differently shaped weights for
     ``model``, listing the first ``shown`` keys of each kind; with
     ``allow_partial`` log the same as a warning instead. ``flag`` is the
     opt-in the message names (e.g. a command-line flag)."""
-    state_dict = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint, dict) \
-        else None
+    state_dict = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint, dict) else None
     if not isinstance(state_dict, dict):
-        raise CheckpointMismatchError(f'{filename} holds no state dict '
-                                      f'(a {type(checkpoint).__name__})')
+        raise CheckpointMismatchError(
+            f'{filename} holds no state dict (a {type(checkpoint).__name__})'
+        )
     missing, unexpected, mismatched = checkpoint_mismatch(model, state_dict)
     if not (missing or unexpected or mismatched):
         return
     parts = []
-    for title, keys in (('missing from the checkpoint', missing),
-                        ('in the checkpoint but not in the model', unexpected),
-                        ('with a different shape', mismatched)):
+    for title, keys in (
+        ('missing from the checkpoint', missing),
+        ('in the checkpoint but not in the model', unexpected),
+        ('with a different shape', mismatched),
+    ):
         if keys:
             more = f'\n    ... and {len(keys) - shown} more' if len(keys) > shown else ''
-            parts.append(f'  {len(keys)} weights {title}:\n    ' + '\n    '.join(keys[:shown])
-                         + more)
-    message = (f'{filename} does not match the model (wrong config or wrong file?):\n'
-               + '\n'.join(parts))
+            parts.append(
+                f'  {len(keys)} weights {title}:\n    ' + '\n    '.join(keys[:shown]) + more
+            )
+    message = f'{filename} does not match the model (wrong config or wrong file?):\n' + '\n'.join(
+        parts
+    )
     if allow_partial:
-        print_log(message + '\nloaded anyway (partial checkpoint allowed): those weights '
-                  'keep their initialisation; results are not the checkpoint\'s',
-                  'current', level=logging.WARNING)
+        print_log(
+            message + '\nloaded anyway (partial checkpoint allowed): those weights '
+            "keep their initialisation; results are not the checkpoint's",
+            'current',
+            level=logging.WARNING,
+        )
         return
     raise CheckpointMismatchError(
         message + f'\nResults from it would be wrong. {flag or "allow_partial=True"} loads it '
-        'anyway (those weights keep their random initialisation).')
+        'anyway (those weights keep their random initialisation).'
+    )

@@ -9,6 +9,7 @@ mmwrn's guarantees; list it in your own config to get the same::
     custom_imports = dict(imports=['mmwrn', 'mmwrn.enable_host_mends'],
                           allow_failed_imports=False)
 """
+
 from mmwrn import host_mends
 
 host_mends.enable()

@@ -45,6 +45,7 @@ weights=mmwrn.model_zoo.weights_of(name))``.
 ``MMWRN_HOST_MENDS`` overrides the defaults of ``import mmwrn``: ``all``, ``none``
 or a comma-separated list of mend names.
 """
+
 import os
 
 import torch
@@ -63,35 +64,46 @@ def _torch_version():
 
 def _weights_only_types():
     from mmwrn.checkpoint import HAS_SAFE_GLOBALS, mmengine_checkpoint_types
+
     if not HAS_SAFE_GLOBALS:
         # torch < 2.4 has no allow-list: safe_loading unpickles with mmwrn's own
-        print_log(f'mmwrn: torch {torch.__version__} has no add_safe_globals: the '
-                  'weights_only_types mend does nothing (safe_loading unpickles '
-                  'checkpoints with mmwrn\'s restricted unpickler instead)', 'current')
+        print_log(
+            f'mmwrn: torch {torch.__version__} has no add_safe_globals: the '
+            'weights_only_types mend does nothing (safe_loading unpickles '
+            "checkpoints with mmwrn's restricted unpickler instead)",
+            'current',
+        )
         return
     torch.serialization.add_safe_globals(mmengine_checkpoint_types())
     if host_is_broken():
         import mmengine
-        print_log(f'mmwrn: torch {torch.__version__} loads weights-only by default and '
-                  f'mmengine {mmengine.__version__} calls torch.load without weights_only: '
-                  'the types mmengine writes into checkpoints (HistoryBuffer, numpy arrays, '
-                  'dtypes, scalars) are added to torch\'s safe globals', 'current')
+
+        print_log(
+            f'mmwrn: torch {torch.__version__} loads weights-only by default and '
+            f'mmengine {mmengine.__version__} calls torch.load without weights_only: '
+            'the types mmengine writes into checkpoints (HistoryBuffer, numpy arrays, '
+            "dtypes, scalars) are added to torch's safe globals",
+            'current',
+        )
 
 
 def _safe_loading():
     from mmengine.runner import CheckpointLoader
 
     from mmwrn.checkpoint import load_from_http, load_from_local
+
     enable('weights_only_types')
     CheckpointLoader.register_scheme(prefixes='', loader=load_from_local, force=True)
-    CheckpointLoader.register_scheme(prefixes=('http://', 'https://'), loader=load_from_http,
-                                     force=True)
+    CheckpointLoader.register_scheme(
+        prefixes=('http://', 'https://'), loader=load_from_http, force=True
+    )
 
 
 def _atomic_saves():
     from mmengine.fileio import register_backend
 
     from mmwrn.engine.atomic_backend import AtomicLocalBackend
+
     register_backend('local', AtomicLocalBackend, force=True, prefixes='')
 
 
@@ -100,11 +112,16 @@ def _mmseg_names():
     from mmseg.apis import MMSegInferencer
 
     from mmwrn.model_zoo import load_model_index
+
     lookup = getattr(MMSegInferencer, '_load_model_from_metafile', None)
     if lookup is None:  # an mmengine whose inferencer resolves names otherwise
-        print_log('mmwrn: this mmseg/mmengine has no MMSegInferencer._load_model_from_metafile;'
-                  ' mmwrn names do not resolve in MMSegInferencer: pass '
-                  'model=mmwrn.get_config_path(name)', 'current', level=30)
+        print_log(
+            'mmwrn: this mmseg/mmengine has no MMSegInferencer._load_model_from_metafile;'
+            ' mmwrn names do not resolve in MMSegInferencer: pass '
+            'model=mmwrn.get_config_path(name)',
+            'current',
+            level=30,
+        )
         return
 
     def load_model_from_metafile(self, model):
@@ -118,20 +135,26 @@ def _mmseg_names():
 
 #: ``{name: (function that applies the mend, one-line description)}``
 MENDS = {
-    'safe_loading': (_safe_loading, 'weights-only checkpoint loading for local paths and '
-                                    'http(s) URLs, with clear errors'),
-    'atomic_saves': (_atomic_saves, 'atomic writes through mmengine\'s local file backend'),
-    'weights_only_types': (_weights_only_types, 'the types mmengine writes allowed in '
-                                                'torch\'s weights-only loading'),
-    'mmseg_names': (_mmseg_names, 'mmwrn\'s segmentation names in MMSegInferencer(model=...)'),
+    'safe_loading': (
+        _safe_loading,
+        'weights-only checkpoint loading for local paths and http(s) URLs, with clear errors',
+    ),
+    'atomic_saves': (_atomic_saves, "atomic writes through mmengine's local file backend"),
+    'weights_only_types': (
+        _weights_only_types,
+        "the types mmengine writes allowed in torch's weights-only loading",
+    ),
+    'mmseg_names': (_mmseg_names, "mmwrn's segmentation names in MMSegInferencer(model=...)"),
 }
 
 
 def _check_names(names, source):
     unknown = sorted(set(names) - set(MENDS))
     if unknown:
-        raise ValueError(f'{source}: unknown host mend(s) {unknown}; valid: {sorted(MENDS)}'
-                         + (', all, none' if source == ENV_VAR else ''))
+        raise ValueError(
+            f'{source}: unknown host mend(s) {unknown}; valid: {sorted(MENDS)}'
+            + (', all, none' if source == ENV_VAR else '')
+        )
 
 
 def enable(*names):
@@ -158,8 +181,10 @@ def host_is_broken():
     weights-only by default and mmengine < 0.11 (the versions mmwrn supports)
     calls ``torch.load`` without ``weights_only``."""
     import mmengine
-    return (_torch_version() >= digit_version('2.6.0')
-            and digit_version(mmengine.__version__) < digit_version('0.11.0'))
+
+    return _torch_version() >= digit_version('2.6.0') and digit_version(
+        mmengine.__version__
+    ) < digit_version('0.11.0')
 
 
 def defaults():

@@ -21,6 +21,7 @@ installed wheel (OpenMMLab's layout, what ``mim`` reads) and at the top of the
 checkout in a source tree or editable install (whose ``mmwrn/.mim/`` holds
 links to them once tools/link_editable_mim.py has run, for ``mim``).
 """
+
 import os.path as osp
 from functools import lru_cache
 
@@ -28,10 +29,18 @@ import yaml
 from mmengine.logging import print_log
 
 PACKAGE_DIR = osp.dirname(osp.realpath(__file__))
-HOST_OF_TASK = {'Image Classification': 'mmpretrain', 'Semantic Segmentation': 'mmseg',
-                'Object Detection': 'mmdet', 'Instance Segmentation': 'mmdet'}
-CONVERTERS = {'ademxapp': 'ademxapp2mmwrn.py', 'iabn': 'port2mmwrn.py', 'nv': 'port2mmwrn.py',
-              'psa': 'port2mmwrn.py'}
+HOST_OF_TASK = {
+    'Image Classification': 'mmpretrain',
+    'Semantic Segmentation': 'mmseg',
+    'Object Detection': 'mmdet',
+    'Instance Segmentation': 'mmdet',
+}
+CONVERTERS = {
+    'ademxapp': 'ademxapp2mmwrn.py',
+    'iabn': 'port2mmwrn.py',
+    'nv': 'port2mmwrn.py',
+    'psa': 'port2mmwrn.py',
+}
 
 
 def mim_root():
@@ -66,11 +75,18 @@ def load_model_index():
                     invalid.append(entry['Name'])
                     continue
                 models[entry['Name'].lower()] = dict(
-                    entry, Config=osp.join(root, entry['Config']), host=hosts.pop(),
-                    metafile=osp.join(root, metafile))
+                    entry,
+                    Config=osp.join(root, entry['Config']),
+                    host=hosts.pop(),
+                    metafile=osp.join(root, metafile),
+                )
     if invalid:
-        print_log(f'mmwrn: model index entries without one Results task of '
-                  f'{tuple(HOST_OF_TASK)} are ignored: {invalid}', 'current', level=30)
+        print_log(
+            f'mmwrn: model index entries without one Results task of '
+            f'{tuple(HOST_OF_TASK)} are ignored: {invalid}',
+            'current',
+            level=30,
+        )
     return models
 
 
@@ -79,8 +95,9 @@ def get_config_path(name):
     ``'twoconv_wider-resnet38-a1-d8_4xb4-40k_voc12aug-504x504'``)."""
     entry = load_model_index().get(name.lower())
     if entry is None:
-        raise ValueError(f'{name!r} is not an mmwrn model name; '
-                         f'valid: {sorted(load_model_index())}')
+        raise ValueError(
+            f'{name!r} is not an mmwrn model name; valid: {sorted(load_model_index())}'
+        )
     return entry['Config']
 
 
@@ -123,19 +140,27 @@ def missing_checkpoint_hint(path):
             continue
         config = _shown(entry['Config'])
         if entry['host'] == 'mmdet':  # mmwrn's tools/train.py runs mmseg / mmpretrain configs
-            train = (f'mim train mmdet {config} (mmdet\'s tools/train.py), then copy the '
-                     f'last checkpoint to {path}')
+            train = (
+                f"mim train mmdet {config} (mmdet's tools/train.py), then copy the "
+                f'last checkpoint to {path}'
+            )
         else:
-            train = (f'python {tools}/train.py {config} (or mim train mmwrn '
-                     f'{osp.basename(config)}), then copy the last checkpoint to {path}')
+            train = (
+                f'python {tools}/train.py {config} (or mim train mmwrn '
+                f'{osp.basename(config)}), then copy the last checkpoint to {path}'
+            )
         source = entry.get('Converted From')
         if not source:
-            return (f'{base} is the checkpoint of mmwrn\'s model {entry["Name"]}; no published '
-                    f'weights exist for it. Train it: {train}.')
-        hint = (f'{base} is the checkpoint of mmwrn\'s model {entry["Name"]}, converted from '
-                f'{source["Weights"]} ({source["Code"]}), which mmwrn cannot ship. Get that '
-                f'file and convert it:\n  {converter_command(source, path, config, tools)}\n'
-                '(docs/en/user_guides/converting_weights.md)')
+            return (
+                f"{base} is the checkpoint of mmwrn's model {entry['Name']}; no published "
+                f'weights exist for it. Train it: {train}.'
+            )
+        hint = (
+            f"{base} is the checkpoint of mmwrn's model {entry['Name']}, converted from "
+            f'{source["Weights"]} ({source["Code"]}), which mmwrn cannot ship. Get that '
+            f'file and convert it:\n  {converter_command(source, path, config, tools)}\n'
+            '(docs/en/user_guides/converting_weights.md)'
+        )
         if '3rdparty' not in entry['Name']:
             hint += f', or train the model: {train}'
         return hint + '.'
@@ -143,11 +168,13 @@ def missing_checkpoint_hint(path):
         init = entry.get('Initialized From') or {}
         source = init.get('Converted From')
         if source and osp.basename(init.get('Checkpoint', '')) == base:
-            return (f'{base} is the backbone initialisation of mmwrn\'s model {entry["Name"]}, '
-                    f'converted from {source["Weights"]} ({source["Code"]}), which mmwrn cannot '
-                    'ship. Get that file and convert it:\n  '
-                    f'{converter_command(source, path, _shown(entry["Config"]), tools)}\n'
-                    '(docs/en/user_guides/converting_weights.md).')
+            return (
+                f"{base} is the backbone initialisation of mmwrn's model {entry['Name']}, "
+                f'converted from {source["Weights"]} ({source["Code"]}), which mmwrn cannot '
+                'ship. Get that file and convert it:\n  '
+                f'{converter_command(source, path, _shown(entry["Config"]), tools)}\n'
+                '(docs/en/user_guides/converting_weights.md).'
+            )
     return ''
 
 
@@ -158,9 +185,13 @@ def register_model_index():
     through the ``mmseg_names`` host mend, :mod:`mmwrn.host_mends`.)"""
     models = load_model_index()
     if not models:
-        print_log('mmwrn: model-index.yml not found (neither in mmwrn/.mim nor in a '
-                  'checkout): mmwrn config names will not resolve; install mmwrn from a '
-                  'wheel or `pip install .`', 'current', level=30)
+        print_log(
+            'mmwrn: model-index.yml not found (neither in mmwrn/.mim nor in a '
+            'checkout): mmwrn config names will not resolve; install mmwrn from a '
+            'wheel or `pip install .`',
+            'current',
+            level=30,
+        )
         return False
     _register_in_mmpretrain(models)
     return True
@@ -168,6 +199,7 @@ def register_model_index():
 
 def _register_in_mmpretrain(models):
     from mmpretrain.apis import ModelHub
+
     metafiles = sorted({e['metafile'] for e in models.values() if e['host'] == 'mmpretrain'})
     for metafile in metafiles:
         first = next(e['Name'] for e in models.values() if e['metafile'] == metafile)

@@ -20,6 +20,7 @@ registries and in mmwrn's own:
 mmwrn's training hooks (``mmwrn.engine``) are registered the same way in the
 hosts' ``HOOKS`` and in mmwrn's ``HOOKS`` (:func:`register_hook`).
 """
+
 import importlib
 import importlib.util
 
@@ -28,15 +29,13 @@ from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import Registry
 
-MODELS = Registry(
-    'model', parent=MMENGINE_MODELS, scope='mmwrn', locations=['mmwrn.models'])
-HOOKS = Registry(
-    'hook', parent=MMENGINE_HOOKS, scope='mmwrn', locations=['mmwrn.engine'])
+MODELS = Registry('model', parent=MMENGINE_MODELS, scope='mmwrn', locations=['mmwrn.models'])
+HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='mmwrn', locations=['mmwrn.engine'])
 
 
 # hosts mmwrn requires / hosts it registers in only where they are installed
 REQUIRED_HOSTS = ('mmseg', 'mmpretrain')
-OPTIONAL_HOSTS = ('mmdet', )
+OPTIONAL_HOSTS = ('mmdet',)
 HOSTS = REQUIRED_HOSTS + OPTIONAL_HOSTS
 # the backbones' hosts (the heads and losses name theirs)
 BACKBONE_HOSTS = HOSTS
@@ -57,9 +56,12 @@ def host_registry_module(host):
         return importlib.import_module(f'{host}.registry')
     except (ImportError, AssertionError) as e:  # OpenMMLab packages assert their mmcv range
         _unusable[host] = f'{type(e).__name__}: {e}'
-        print_log(f'mmwrn: {host} is installed but does not import ({_unusable[host]}); '
-                  f'mmwrn\'s models are not registered in {host}\'s registries',
-                  'current', level=30)
+        print_log(
+            f'mmwrn: {host} is installed but does not import ({_unusable[host]}); '
+            f"mmwrn's models are not registered in {host}'s registries",
+            'current',
+            level=30,
+        )
         return None
 
 

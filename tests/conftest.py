@@ -23,6 +23,7 @@ def _drop_new_default_scopes():
     mmseg.apis.init_model and mmpretrain.get_model set it: drop what was
     created since the fixture began (generator for the fixtures below)."""
     from mmengine.registry import DefaultScope
+
     before = set(DefaultScope._instance_dict)
     yield
     for name in set(DefaultScope._instance_dict) - before:

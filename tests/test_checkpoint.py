@@ -1,5 +1,6 @@
 """Safe loading of mmengine checkpoints (weights-only on torch >= 2.4, the
 restricted unpickler before), errors for damaged and missing files."""
+
 import os
 import pickle
 
@@ -40,10 +41,12 @@ def test_mmengine_message_hub_and_numpy_round_trip(tmp_path, loader):
     for v in (1.0, np.float64(2.5), torch.tensor(3.0)):
         hub.update_scalar('train/loss', v)
     hub.update_info('seed', np.int64(7))
-    ckpt = dict(state_dict={'w': torch.ones(2)}, message_hub=hub.state_dict(),
-                meta=dict(seed=np.int64(7), dataset_meta=dict(classes=('a', 'b'),
-                                                              palette=[[1, 2, 3]])),
-                arr=np.arange(4, dtype=np.float32))
+    ckpt = dict(
+        state_dict={'w': torch.ones(2)},
+        message_hub=hub.state_dict(),
+        meta=dict(seed=np.int64(7), dataset_meta=dict(classes=('a', 'b'), palette=[[1, 2, 3]])),
+        arr=np.arange(4, dtype=np.float32),
+    )
     path = str(tmp_path / 'ckpt.pth')
     save_checkpoint(ckpt, path)
     loaded = _load_checkpoint(path, map_location='cpu')
@@ -62,7 +65,7 @@ class _Payload:
         self.path = path
 
     def __reduce__(self):
-        return (os.system, (f'touch {self.path}', ))
+        return (os.system, (f'touch {self.path}',))
 
 
 class _GetattrPayload:
@@ -91,14 +94,17 @@ def test_fresh_process_loads_history_buffers(tmp_path):
     statistics table lazily): loading must still accept its methods."""
     import subprocess
     import sys
+
     hub = MessageHub.get_instance('mmwrn_test_hub_fresh')
     hub.update_scalar('train/loss', 1.5)
     path = tmp_path / 'ckpt.pth'
     save_checkpoint(dict(message_hub=hub.state_dict()), str(path))
-    code = ('import mmwrn.enable_host_mends\n'
-            'from mmengine.runner.checkpoint import _load_checkpoint\n'
-            f'c = _load_checkpoint({str(path)!r})\n'
-            "print(c['message_hub']['log_scalars']['train/loss'].current())")
+    code = (
+        'import mmwrn.enable_host_mends\n'
+        'from mmengine.runner.checkpoint import _load_checkpoint\n'
+        f'c = _load_checkpoint({str(path)!r})\n'
+        "print(c['message_hub']['log_scalars']['train/loss'].current())"
+    )
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split()[-1] == '1.5'
@@ -109,8 +115,14 @@ def _damaged(tmp_path, damage):
     save_checkpoint(dict(state_dict={'w': torch.randn(300)}, meta=dict(iter=3)), str(good))
     data = good.read_bytes()
     bad = tmp_path / 'bad.pth'
-    bad.write_bytes({'half': data[:len(data) // 2], 'empty': b'', 'end_cut': data[:-5],
-                     'garbage': bytes(range(256)) * 4}[damage])
+    bad.write_bytes(
+        {
+            'half': data[: len(data) // 2],
+            'empty': b'',
+            'end_cut': data[:-5],
+            'garbage': bytes(range(256)) * 4,
+        }[damage]
+    )
     return str(bad)
 
 
@@ -136,8 +148,10 @@ def _resolve(module, name):
 
 
 @pytest.mark.compat
-@pytest.mark.parametrize('module, name', [('builtins', 'eval'), ('numpy', 'load'),
-                                          ('torch', 'load'), ('subprocess', 'Popen')])
+@pytest.mark.parametrize(
+    'module, name',
+    [('builtins', 'eval'), ('numpy', 'load'), ('torch', 'load'), ('subprocess', 'Popen')],
+)
 def test_restricted_unpickler_resolves_only_its_allow_list(tmp_path, module, name):
     """The fallback of torch < 2.4 refuses every global outside its list,
     before importing or calling anything."""
@@ -153,6 +167,7 @@ def test_url_checkpoints_are_downloaded_then_loaded_safely(tmp_path, monkeypatch
     the download with a plain torch.load): a good file loads, a crafted one
     is refused and its payload never runs."""
     from mmengine.runner import CheckpointLoader
+
     marker = tmp_path / 'pwned'
     served = tmp_path / 'served'
     served.mkdir()

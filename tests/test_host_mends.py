@@ -3,6 +3,7 @@ codebase's checkpoint reads and writes as they were (an mmdet process whose
 config lists mmwrn in ``custom_imports``); the switch (``enable``, the shipped
 configs, ``MMWRN_HOST_MENDS``) turns mmwrn's guarantees on. Each case runs in a
 fresh process: mends are process-wide and cannot be turned off."""
+
 import glob
 import importlib.util
 import os
@@ -16,11 +17,12 @@ from mmengine.config import Config
 from mmwrn import host_mends
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-needs_mmdet = pytest.mark.skipif(importlib.util.find_spec('mmdet') is None,
-                                 reason='needs mmdet (the other OpenMMLab codebase)')
+needs_mmdet = pytest.mark.skipif(
+    importlib.util.find_spec('mmdet') is None, reason='needs mmdet (the other OpenMMLab codebase)'
+)
 
 # run in a fresh process: an mmdet "user" who imports mmwrn, tables before and after
-PRELUDE = '''
+PRELUDE = """
 import os, pickle, sys
 import torch
 import mmdet.models  # noqa: F401  (mmdet registers its modules)
@@ -42,12 +44,17 @@ class Payload:  # a crafted checkpoint: unpickling it creates the marker file
         return (os.makedirs, (MARKER,))
 
 before, globals_before = tables(), safe_globals()
-'''
+"""
 
 
 def run_python(code, tmp_path, env=None):
-    out = subprocess.run([sys.executable, '-c', code], cwd=tmp_path, capture_output=True,
-                         text=True, env=dict(os.environ, PYTHONPATH=ROOT, **(env or {})))
+    out = subprocess.run(
+        [sys.executable, '-c', code],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=ROOT, **(env or {})),
+    )
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     return out.stdout
 
@@ -55,7 +62,10 @@ def run_python(code, tmp_path, env=None):
 @pytest.mark.slow
 @needs_mmdet
 def test_import_mmwrn_in_an_mmdet_process_changes_no_checkpoint_io(tmp_path):
-    code = f'MARKER = {str(tmp_path / "pwned")!r}\n' + PRELUDE + '''
+    code = (
+        f'MARKER = {str(tmp_path / "pwned")!r}\n'
+        + PRELUDE
+        + """
 import mmwrn
 from mmwrn import host_mends
 assert tables() == before, 'import mmwrn changed the loaders or the file backends'
@@ -78,10 +88,13 @@ except FileNotFoundError as e:
     print('missing:', e)
 from mmseg.apis import MMSegInferencer
 print('mmseg lookup:', MMSegInferencer._load_model_from_metafile.__module__)
-'''
+"""
+    )
     out = run_python(code, tmp_path)
-    assert 'missing: missing.pth can not be found.' in out and 'mmwrn' not in out.split(
-        'missing:')[1].split('\n')[0]
+    assert (
+        'missing: missing.pth can not be found.' in out
+        and 'mmwrn' not in out.split('missing:')[1].split('\n')[0]
+    )
     assert 'mmseg lookup: mmengine.infer.infer' in out
 
 
@@ -90,7 +103,10 @@ print('mmseg lookup:', MMSegInferencer._load_model_from_metafile.__module__)
 def test_the_switch_turns_the_guarantees_on_in_an_mmdet_process(tmp_path):
     """``host_mends.enable()``: crafted checkpoints refused without running,
     atomic saves, mmwrn's names in MMSegInferencer."""
-    code = f'MARKER = {str(tmp_path / "pwned")!r}\n' + PRELUDE + '''
+    code = (
+        f'MARKER = {str(tmp_path / "pwned")!r}\n'
+        + PRELUDE
+        + """
 torch.save({'state_dict': {}, 'meta': Payload()}, 'crafted.pth')
 import mmwrn
 from mmwrn import host_mends
@@ -111,7 +127,8 @@ try:
     MMSegInferencer(model='twoconv_wider-resnet38-a1-d8_4xb4-40k_voc12aug-504x504')
 except FileNotFoundError as e:
     print('name resolved:', 'ademxapp2mmwrn.py' in str(e))
-'''
+"""
+    )
     out = run_python(code, tmp_path)
     assert 'enabled: atomic_saves,mmseg_names,safe_loading,weights_only_types' in out
     assert 'refused: UnsafeCheckpointError' in out and 'LOADED' not in out
@@ -124,9 +141,13 @@ except FileNotFoundError as e:
 def test_a_shipped_config_turns_the_mends_on_in_an_mmdet_process(tmp_path):
     """What loads a shipped config (mmseg's init_model, mmpretrain's get_model,
     a Runner) imports its custom_imports: mmwrn.enable_host_mends."""
-    config = osp.join(ROOT, 'configs', 'demo',
-                      'twoconv_wider-resnet16-tiny-a1-d8_1xb8-600_synthvoc-96x96.py')
-    code = f'MARKER = {str(tmp_path / "pwned")!r}\n' + PRELUDE + f'''
+    config = osp.join(
+        ROOT, 'configs', 'demo', 'twoconv_wider-resnet16-tiny-a1-d8_1xb8-600_synthvoc-96x96.py'
+    )
+    code = (
+        f'MARKER = {str(tmp_path / "pwned")!r}\n'
+        + PRELUDE
+        + f"""
 torch.save({{'state_dict': {{}}, 'meta': Payload()}}, 'crafted.pth')
 from mmengine.config import Config
 Config.fromfile({config!r})
@@ -136,7 +157,8 @@ try:
     _load_checkpoint('crafted.pth')
 except pickle.UnpicklingError as e:
     print('refused:', type(e).__name__)
-'''
+"""
+    )
     out = run_python(code, tmp_path)
     assert 'enabled: atomic_saves,mmseg_names,safe_loading,weights_only_types' in out
     assert 'refused: UnsafeCheckpointError' in out
@@ -144,11 +166,14 @@ except pickle.UnpicklingError as e:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('value, expected', [
-    ('all', ('atomic_saves', 'mmseg_names', 'safe_loading', 'weights_only_types')),
-    ('none', ()),
-    ('atomic_saves', ('atomic_saves',)),
-])
+@pytest.mark.parametrize(
+    'value, expected',
+    [
+        ('all', ('atomic_saves', 'mmseg_names', 'safe_loading', 'weights_only_types')),
+        ('none', ()),
+        ('atomic_saves', ('atomic_saves',)),
+    ],
+)
 def test_environment_variable_sets_what_import_turns_on(tmp_path, value, expected):
     code = 'import mmwrn\nprint("enabled:", mmwrn.host_mends.enabled())'
     out = run_python(code, tmp_path, env={host_mends.ENV_VAR: value})
@@ -156,9 +181,12 @@ def test_environment_variable_sets_what_import_turns_on(tmp_path, value, expecte
 
 
 def test_unknown_names_are_refused_with_the_valid_ones():
-    with pytest.raises(ValueError, match=r"unknown host mend\(s\) \['safe'\]; valid: "
-                                         r"\['atomic_saves', 'mmseg_names', 'safe_loading', "
-                                         r"'weights_only_types'\], all, none"):
+    with pytest.raises(
+        ValueError,
+        match=r"unknown host mend\(s\) \['safe'\]; valid: "
+        r"\['atomic_saves', 'mmseg_names', 'safe_loading', "
+        r"'weights_only_types'\], all, none",
+    ):
         host_mends.from_environment('atomic_saves, safe')
     with pytest.raises(ValueError, match=r"enable: unknown host mend\(s\) \['atomic'\]"):
         host_mends.enable('atomic')
@@ -167,10 +195,16 @@ def test_unknown_names_are_refused_with_the_valid_ones():
 
 
 def test_every_shipped_config_imports_the_mends():
-    configs = [p for p in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'), recursive=True)
-               if '_base_' not in p]
+    configs = [
+        p
+        for p in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'), recursive=True)
+        if '_base_' not in p
+    ]
     assert len(configs) > 10
     for path in configs:
-        imports = Config.fromfile(path, import_custom_modules=False).get(
-            'custom_imports', {}).get('imports', [])
+        imports = (
+            Config.fromfile(path, import_custom_modules=False)
+            .get('custom_imports', {})
+            .get('imports', [])
+        )
         assert 'mmwrn.enable_host_mends' in imports, (path, imports)

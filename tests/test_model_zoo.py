@@ -1,6 +1,7 @@
 """mmwrn's model zoo: the generated files are up to date, every shipped config
 is a model name in its host, and a missing checkpoint says how to make it
 instead of leaving random weights."""
+
 import difflib
 import glob
 import importlib.util
@@ -18,9 +19,13 @@ from tests.helpers.seg import ROOT, load_tiny
 
 GENERATOR = osp.join(ROOT, 'tools', 'model_zoo', 'update_model_zoo.py')
 UPDATE = 'python tools/model_zoo/update_model_zoo.py'
-HOST_OF_FOLDER = {'wider_resnet_cls': 'mmpretrain', 'wrn_cifar': 'mmpretrain',
-                  'wider_resnet_wsss': 'mmpretrain',
-                  'wider_resnet_seg': 'mmseg', 'wider_resnet_det': 'mmdet'}
+HOST_OF_FOLDER = {
+    'wider_resnet_cls': 'mmpretrain',
+    'wrn_cifar': 'mmpretrain',
+    'wider_resnet_wsss': 'mmpretrain',
+    'wider_resnet_seg': 'mmseg',
+    'wider_resnet_det': 'mmdet',
+}
 
 
 def load_generator():
@@ -33,8 +38,11 @@ def load_generator():
 def shipped_configs():
     """``{name: path}`` of every config that is a model (not a base, not the demo,
     not an mmdeploy deploy config)."""
-    paths = [p for p in glob.glob(osp.join(ROOT, 'configs', '*', '*.py'))
-             if osp.basename(osp.dirname(p)) not in ('_base_', 'demo', 'deploy')]
+    paths = [
+        p
+        for p in glob.glob(osp.join(ROOT, 'configs', '*', '*.py'))
+        if osp.basename(osp.dirname(p)) not in ('_base_', 'demo', 'deploy')
+    ]
     return {osp.splitext(osp.basename(p))[0]: p for p in paths}
 
 
@@ -52,17 +60,33 @@ def test_generated_files_are_up_to_date(tmp_path):
         with open(tmp_path / path) as f:
             generated = f.read()
         if committed != generated:
-            diff = ''.join(list(difflib.unified_diff(
-                committed.splitlines(True), generated.splitlines(True), path,
-                f'{path} (generated)'))[:40])
+            diff = ''.join(
+                list(
+                    difflib.unified_diff(
+                        committed.splitlines(True),
+                        generated.splitlines(True),
+                        path,
+                        f'{path} (generated)',
+                    )
+                )[:40]
+            )
             stale.append(diff)
-    assert not stale, (f'the model zoo files are out of date: run `{UPDATE}` and commit the '
-                       'result.\n' + '\n'.join(stale))
-    assert set(files) == {'model-index.yml', 'docs/en/model_zoo.md',
-                          'docs/en/user_guides/converting_weights.md'} | {
-        f'configs/{folder}/{name}' for folder in HOST_OF_FOLDER
-        for name in ('README.md', 'metafile.yaml' if folder == 'wider_resnet_seg'
-                     else 'metafile.yml')}
+    assert not stale, (
+        f'the model zoo files are out of date: run `{UPDATE}` and commit the '
+        'result.\n' + '\n'.join(stale)
+    )
+    assert set(files) == {
+        'model-index.yml',
+        'docs/en/model_zoo.md',
+        'docs/en/user_guides/converting_weights.md',
+    } | {
+        f'configs/{folder}/{name}'
+        for folder in HOST_OF_FOLDER
+        for name in (
+            'README.md',
+            'metafile.yaml' if folder == 'wider_resnet_seg' else 'metafile.yml',
+        )
+    }
 
 
 def test_every_config_is_a_model_of_its_host_exactly_once():
@@ -85,13 +109,13 @@ def test_every_config_is_a_model_of_its_host_exactly_once():
 
 def test_detection_models_resolve_and_say_how_to_train_them(tmp_path, monkeypatch):
     from mmwrn import get_config_path
+
     name = 'mask-rcnn_wider-resnet38-a1-b6_fpn_8xb2-1x_coco'
     path = get_config_path(name)
     assert path == osp.join(ROOT, 'configs', 'wider_resnet_det', f'{name}.py')
     entry = load_model_index()[name]
     assert entry['host'] == 'mmdet'
-    assert [r['Task'] for r in entry['Results']] == ['Object Detection',
-                                                     'Instance Segmentation']
+    assert [r['Task'] for r in entry['Results']] == ['Object Detection', 'Instance Segmentation']
     assert all(r['Metrics'] == {} for r in entry['Results']), 'no reported numbers exist'
     monkeypatch.chdir(ROOT)
     hint = missing_checkpoint_hint(f'checkpoints/{name}.pth')
@@ -104,6 +128,7 @@ def test_detection_models_resolve_and_say_how_to_train_them(tmp_path, monkeypatc
 
 def test_mmpretrain_lists_and_builds_the_classifiers():
     import mmpretrain
+
     names = mmpretrain.list_models('w*')
     cls = [e['Name'] for e in load_model_index().values() if e['host'] == 'mmpretrain']
     assert cls and set(cls) <= set(names)
@@ -114,22 +139,25 @@ def test_mmpretrain_lists_and_builds_the_classifiers():
 def command_paths_exist(hint):
     """The converter (or train) command in a hint names files that exist."""
     match = re.search(r'python (\S+\.py) .*--config (\S+\.py)', hint) or re.search(
-        r'python (\S+/train\.py) (\S+\.py)', hint)
+        r'python (\S+/train\.py) (\S+\.py)', hint
+    )
     assert match, hint
     for path in match.groups():
         assert osp.isfile(path), f'{path} in the hint does not exist:\n{hint}'
 
 
-def test_get_model_pretrained_without_the_checkpoint_says_how_to_make_it(tmp_path,
-                                                                           monkeypatch):
+def test_get_model_pretrained_without_the_checkpoint_says_how_to_make_it(tmp_path, monkeypatch):
     import mmpretrain
+
     monkeypatch.chdir(tmp_path)
     # the one full-size build of this file (ImageNet A1 classifier, ~2 s on CPU)
     with pytest.raises(FileNotFoundError) as error:
         mmpretrain.get_model('wider-resnet38-a1_4xb64_in1k', pretrained=True)
     message = str(error.value)
-    assert ('tools/model_converters/ademxapp2mmwrn.py ilsvrc-cls_rna-a1_cls1000_ep-0001.params '
-            'checkpoints/wider-resnet38-a1_4xb64_in1k.pth --config ') in message
+    assert (
+        'tools/model_converters/ademxapp2mmwrn.py ilsvrc-cls_rna-a1_cls1000_ep-0001.params '
+        'checkpoints/wider-resnet38-a1_4xb64_in1k.pth --config '
+    ) in message
     assert 'configs/wider_resnet_cls/wider-resnet38-a1_4xb64_in1k.py' in message
     command_paths_exist(message)
     # a model without published weights: how to train it
@@ -140,8 +168,7 @@ def test_get_model_pretrained_without_the_checkpoint_says_how_to_make_it(tmp_pat
 
 
 @pytest.mark.parametrize('way', ['config_path', 'mmseg_names'])
-def test_mmseg_inferencer_without_the_checkpoint_says_how_to_make_it(tmp_path, monkeypatch,
-                                                                     way):
+def test_mmseg_inferencer_without_the_checkpoint_says_how_to_make_it(tmp_path, monkeypatch, way):
     """The public way (a config path and the zoo's weights file) and the
     ``mmseg_names`` host mend (a name) both find the model and its hint."""
     from mmseg.apis import MMSegInferencer
@@ -159,8 +186,10 @@ def test_mmseg_inferencer_without_the_checkpoint_says_how_to_make_it(tmp_path, m
     with pytest.raises(FileNotFoundError) as error:
         inferencer('twoconv_wider-resnet38-a1-d8_4xb4-40k_voc12aug-504x504')
     message = str(error.value)
-    assert ('tools/model_converters/ademxapp2mmwrn.py voc_rna-a1_cls21_s8_ep-0001.params '
-            'checkpoints/twoconv_wider-resnet38-a1-d8_4xb4-40k_voc12aug-504x504.pth') in message
+    assert (
+        'tools/model_converters/ademxapp2mmwrn.py voc_rna-a1_cls21_s8_ep-0001.params '
+        'checkpoints/twoconv_wider-resnet38-a1-d8_4xb4-40k_voc12aug-504x504.pth'
+    ) in message
     command_paths_exist(message)
     with pytest.raises(FileNotFoundError, match='no published weights exist'):
         inferencer('fcn_wider-resnet38-a1-d8_4xb4-80k_ade20k-512x512')
@@ -180,19 +209,27 @@ def test_every_checkpoint_a_config_starts_from_has_a_hint():
         assert hint, f'{path}, loaded by {users}, has no hint'
         command_paths_exist(hint)
     psa = missing_checkpoint_hint('checkpoints/wider-resnet38-a1-d8_3rdparty-psa_in1k.pth')
-    assert 'port2mmwrn.py res38_cls.pth checkpoints/wider-resnet38-a1-d8_3rdparty-psa_in1k.pth' \
-        in psa and 'twoconv_wider-resnet38-a1-d8_3rdparty-psa' in psa
+    assert (
+        'port2mmwrn.py res38_cls.pth checkpoints/wider-resnet38-a1-d8_3rdparty-psa_in1k.pth' in psa
+        and 'twoconv_wider-resnet38-a1-d8_3rdparty-psa' in psa
+    )
     assert missing_checkpoint_hint('checkpoints/unrelated.pth') == ''
 
 
-def test_training_the_paper_config_without_imagenet_weights_names_the_converter(tmp_path,
-                                                                                monkeypatch):
+def test_training_the_paper_config_without_imagenet_weights_names_the_converter(
+    tmp_path, monkeypatch
+):
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
     from mmseg.registry import MODELS
+
     monkeypatch.chdir(tmp_path)
-    path = osp.join(ROOT, 'configs', 'wider_resnet_seg',
-                    'twoconv_wider-resnet38-a1-d8_4xb4-40k_voc12aug-504x504.py')
+    path = osp.join(
+        ROOT,
+        'configs',
+        'wider_resnet_seg',
+        'twoconv_wider-resnet38-a1-d8_4xb4-40k_voc12aug-504x504.py',
+    )
     cfg = load_tiny(path)  # at tiny widths, with the shipped config's initialisation
     cfg.model.backbone.init_cfg = Config.fromfile(path).model.backbone.init_cfg
     init_default_scope('mmseg')

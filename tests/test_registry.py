@@ -1,4 +1,5 @@
 """mmwrn's models as OpenMMLab users name them in configs."""
+
 import subprocess
 import sys
 
@@ -10,17 +11,22 @@ from tests.helpers.det import MMDET_MISSING, needs_mmdet
 from tests.helpers.tiny import TINY_CHANNELS
 
 # mmdet is optional: its scope is tested where it is installed
-SCOPES = ['mmseg', 'mmpretrain',
-          pytest.param('mmdet', marks=pytest.mark.skipif(bool(MMDET_MISSING),
-                                                         reason=MMDET_MISSING))]
+SCOPES = [
+    'mmseg',
+    'mmpretrain',
+    pytest.param('mmdet', marks=pytest.mark.skipif(bool(MMDET_MISSING), reason=MMDET_MISSING)),
+]
 
 
 @pytest.mark.parametrize('scope', SCOPES)
 @pytest.mark.parametrize('name', ['WiderResNet', 'mmwrn.WiderResNet'])
 def test_backbone_builds_under_each_host_scope(scope, name):
     registry = __import__(f'{scope}.registry', fromlist=['MODELS']).MODELS
-    model = registry.build(dict(type=name, output_stride=8, channels=TINY_CHANNELS,
-                                stem_channels=8, out_indices=(3, 6)))
+    model = registry.build(
+        dict(
+            type=name, output_stride=8, channels=TINY_CHANNELS, stem_channels=8, out_indices=(3, 6)
+        )
+    )
     assert type(model).__name__ == 'WiderResNet'
     outs = model(torch.randn(2, 3, 32, 32))
     assert [o.shape[1] for o in outs] == [8, 64]
@@ -41,15 +47,18 @@ def test_wrn_first_name_still_builds_with_a_warning(scope):
     assert type(model).__name__ == 'WideResNet_CIFAR' and model.depth == 10
 
 
-@pytest.mark.parametrize('depth,expected', [(38, 109_167_912), (20, 82_612_520),
-                                            (16, 63_732_008)])
+@pytest.mark.parametrize('depth,expected', [(38, 109_167_912), (20, 82_612_520), (16, 63_732_008)])
 def test_mmpretrain_classifier_param_count(depth, expected):
     from mmpretrain.registry import MODELS
-    model = MODELS.build(dict(
-        type='ImageClassifier',
-        backbone=dict(type='WiderResNet', depth=depth, variant='a1'),
-        neck=dict(type='GlobalAveragePooling'),
-        head=dict(type='LinearClsHead', num_classes=1000, in_channels=4096)))
+
+    model = MODELS.build(
+        dict(
+            type='ImageClassifier',
+            backbone=dict(type='WiderResNet', depth=depth, variant='a1'),
+            neck=dict(type='GlobalAveragePooling'),
+            head=dict(type='LinearClsHead', num_classes=1000, in_channels=4096),
+        )
+    )
     assert sum(p.numel() for p in model.parameters()) == expected
 
 
@@ -71,7 +80,10 @@ print(type(m).__module__, m(torch.randn(2, 3, 32, 32))[0].shape[1])
 def test_scoped_name_works_without_custom_imports(host):
     out = subprocess.run(
         [sys.executable, '-c', SCRIPT.format(host=host, channels=TINY_CHANNELS)],
-        capture_output=True, text=True, check=True).stdout
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert out.split()[-2:] == ['mmwrn.models.backbones.wider_resnet', '64']
 
 
@@ -97,10 +109,11 @@ print(type(m).__module__, [o.shape[1] for o in m(torch.randn(1, 3, 64, 64))])
 def test_unscoped_name_under_mmdet_scope_with_custom_imports():
     out = subprocess.run(
         [sys.executable, '-c', DET_USER_SCRIPT.format(channels=TINY_CHANNELS)],
-        capture_output=True, text=True)
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
-    assert out.stdout.split('\n')[-2] == ('mmwrn.models.backbones.wider_resnet '
-                                           '[8, 8, 16, 32]')
+    assert out.stdout.split('\n')[-2] == ('mmwrn.models.backbones.wider_resnet [8, 8, 16, 32]')
 
 
 WITHOUT_MMDET = """
@@ -116,8 +129,11 @@ print(_unusable, m(torch.randn(2, 3, 32, 32))[0].shape[1])
 
 
 def test_mmwrn_imports_and_registers_without_mmdet():
-    out = subprocess.run([sys.executable, '-c', WITHOUT_MMDET.format(channels=TINY_CHANNELS)],
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, '-c', WITHOUT_MMDET.format(channels=TINY_CHANNELS)],
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.split('\n')[-2] == "{'mmdet': 'not installed'} 64"
     assert 'mmdet' not in out.stderr, 'an absent optional host is no warning'
@@ -125,12 +141,14 @@ def test_mmwrn_imports_and_registers_without_mmdet():
 
 def test_optional_host_that_does_not_import_is_skipped_with_one_warning(tmp_path, monkeypatch):
     from mmwrn import registry
+
     package = tmp_path / 'brokenhost'
     package.mkdir()
     (package / '__init__.py').write_text(
-        "raise AssertionError('MMCV==9.9 is used but incompatible')\n")
+        "raise AssertionError('MMCV==9.9 is used but incompatible')\n"
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(registry, 'HOSTS', registry.HOSTS + ('brokenhost', ))
+    monkeypatch.setattr(registry, 'HOSTS', registry.HOSTS + ('brokenhost',))
     monkeypatch.setattr(registry, '_unusable', {})
     logged = []
     monkeypatch.setattr(registry, 'print_log', lambda msg, *a, **k: logged.append(msg))
@@ -140,9 +158,10 @@ def test_optional_host_that_does_not_import_is_skipped_with_one_warning(tmp_path
     assert 'brokenhost is installed but does not import' in logged[0]
     assert 'MMCV==9.9 is used but incompatible' in logged[0]
     # a class still registers in mmwrn and in the other hosts
-    cls = type('ProbeBackbone', (torch.nn.Module, ), {})
+    cls = type('ProbeBackbone', (torch.nn.Module,), {})
     registry.register_model(cls, hosts=('mmseg', 'brokenhost'))
     from mmseg.registry import MODELS
+
     assert MODELS.get('ProbeBackbone') is cls and registry.MODELS.get('ProbeBackbone') is cls
     MODELS._module_dict.pop('ProbeBackbone')
     registry.MODELS._module_dict.pop('ProbeBackbone')
@@ -150,6 +169,10 @@ def test_optional_host_that_does_not_import_is_skipped_with_one_warning(tmp_path
 
 def test_unknown_host_is_refused_with_the_valid_ones():
     from mmwrn.registry import register_model
-    with pytest.raises(ValueError, match=r"unknown host registries \['mmdett'\]; valid: "
-                       r"\('mmseg', 'mmpretrain', 'mmdet'\)"):
-        register_model(hosts=('mmdett', ))
+
+    with pytest.raises(
+        ValueError,
+        match=r"unknown host registries \['mmdett'\]; valid: "
+        r"\('mmseg', 'mmpretrain', 'mmdet'\)",
+    ):
+        register_model(hosts=('mmdett',))

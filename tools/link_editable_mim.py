@@ -19,6 +19,7 @@ wheel install (it has its own ``.mim``) and an install from another checkout.
 
     python tools/link_editable_mim.py          # link, or check the links
 """
+
 import argparse
 import json
 import os
@@ -61,8 +62,10 @@ def link_mim_folder(root):
         if osp.islink(link) and os.readlink(link) == target:
             continue
         if osp.lexists(link):
-            raise LinkError(f'{link} exists and is not the link to {target} that mim needs: '
-                            'remove it and run again')
+            raise LinkError(
+                f'{link} exists and is not the link to {target} that mim needs: '
+                'remove it and run again'
+            )
         os.symlink(target, link)
         made.append(link)
     return made
@@ -78,13 +81,16 @@ def link_package(dist, root):
         if os.readlink(link) != target:
             os.remove(link)  # a link to an earlier location of this checkout
     elif osp.lexists(link):
-        raise LinkError(f'{link} exists and is not a link (left by a non-editable install?): '
-                        'pip uninstall mmwrn, remove it, then reinstall')
+        raise LinkError(
+            f'{link} exists and is not a link (left by a non-editable install?): '
+            'pip uninstall mmwrn, remove it, then reinstall'
+        )
     if not osp.islink(link):
         os.symlink(target, link)
         changed = True
-    record, = [f for f in dist.files if f.name == 'RECORD' and f.parent.name.endswith(
-        '.dist-info')]
+    (record,) = [
+        f for f in dist.files if f.name == 'RECORD' and f.parent.name.endswith('.dist-info')
+    ]
     record = str(dist.locate_file(record))
     with open(record) as f:
         lines = f.read().splitlines()
@@ -105,19 +111,25 @@ def main():
     try:
         source = editable_source(dist)
         if source is None:
-            raise LinkError(f'mmwrn in {dist.locate_file("")} is not an editable install: its '
-                            'mmwrn/.mim already holds what mim reads; nothing to link')
+            raise LinkError(
+                f'mmwrn in {dist.locate_file("")} is not an editable install: its '
+                'mmwrn/.mim already holds what mim reads; nothing to link'
+            )
         if source != ROOT:
-            raise LinkError(f'the editable mmwrn of {sys.executable} is installed from '
-                            f'{source}, not from this checkout ({ROOT}): run '
-                            f'{source}/tools/link_editable_mim.py')
+            raise LinkError(
+                f'the editable mmwrn of {sys.executable} is installed from '
+                f'{source}, not from this checkout ({ROOT}): run '
+                f'{source}/tools/link_editable_mim.py'
+            )
         made = link_mim_folder(ROOT)
         changed = link_package(dist, ROOT)
     except LinkError as e:
         sys.exit(f'link_editable_mim: {e}')
     state = 'linked' if made or changed else 'already linked'
-    print(f'mim: {state}: {dist.locate_file("mmwrn")} -> {ROOT}/mmwrn (with .mim/: '
-          f'{", ".join(MIM_CONTENT)})')
+    print(
+        f'mim: {state}: {dist.locate_file("mmwrn")} -> {ROOT}/mmwrn (with .mim/: '
+        f'{", ".join(MIM_CONTENT)})'
+    )
 
 
 if __name__ == '__main__':

@@ -8,6 +8,7 @@ The input is never modified: an output (OUT.pth or the final name) that is the
 input is refused, and the result is written atomically (a temporary file in the
 output folder, then a rename).
 """
+
 import argparse
 import hashlib
 import io
@@ -52,8 +53,14 @@ def main():
     args = parser.parse_args()
     try:
         publish(args.in_file, args.out_file)
-    except (ValueError, FileNotFoundError, OutputError, CorruptCheckpointError,
-            UnsafeCheckpointError, pickle.UnpicklingError) as e:
+    except (
+        ValueError,
+        FileNotFoundError,
+        OutputError,
+        CorruptCheckpointError,
+        UnsafeCheckpointError,
+        pickle.UnpicklingError,
+    ) as e:
         sys.exit(f'error: {e}')
 
 

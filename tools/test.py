@@ -15,6 +15,7 @@ shipped configs).
 for classification a pickle file of the predictions (mmpretrain). It may not be
 the config, the checkpoint or a folder of the test dataset.
 """
+
 import argparse
 import os.path as osp
 import pickle
@@ -44,9 +45,11 @@ def parse_args():
     parser.add_argument('--wait-time', type=float, default=2, help='show interval (s)')
     parser.add_argument('--tta', action='store_true', help='test time augmentation')
     parser.add_argument(
-        '--allow-partial-checkpoint', action='store_true',
+        '--allow-partial-checkpoint',
+        action='store_true',
         help='evaluate a checkpoint that does not match the model (missing, unexpected or '
-        'differently shaped weights keep their initialisation); default: refuse it')
+        'differently shaped weights keep their initialisation); default: refuse it',
+    )
     add_launch_args(parser)
     return parse_launch_args(parser)
 
@@ -58,13 +61,24 @@ def main():
         cfg = setup_cfg(cfg, args, mode='test')
         checkpoint = CheckpointLoader.load_checkpoint(args.checkpoint, map_location='cpu')
         init_cpu_distributed(cfg)
-        runner = (Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg))
-        check_checkpoint_fits(runner.model, checkpoint, args.checkpoint,
-                              args.allow_partial_checkpoint, flag='--allow-partial-checkpoint')
+        runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+        check_checkpoint_fits(
+            runner.model,
+            checkpoint,
+            args.checkpoint,
+            args.allow_partial_checkpoint,
+            flag='--allow-partial-checkpoint',
+        )
         del checkpoint
         runner.test()
-    except (FileNotFoundError, CorruptCheckpointError, pickle.UnpicklingError,
-            CheckpointMismatchError, LabelRangeError, OutputError) as e:
+    except (
+        FileNotFoundError,
+        CorruptCheckpointError,
+        pickle.UnpicklingError,
+        CheckpointMismatchError,
+        LabelRangeError,
+        OutputError,
+    ) as e:
         sys.exit(f'error: {e}')
 
 

@@ -16,6 +16,7 @@ traceback) at a NaN/inf loss or weight, before that iteration's checkpoint is
 written (mmwrn.FiniteLossHook), and on label values outside the classes
 (mmwrn.LabelRangeHook); see configs/_base_/guards.py.
 """
+
 import argparse
 import os.path as osp
 import sys
@@ -43,21 +44,31 @@ def parse_args():
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument(
-        '--resume', nargs='?', type=str, const='auto',
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
         help='resume from CKPT; without a value, from the latest checkpoint '
-        'in the work dir (from scratch when there is none)')
-    parser.add_argument('--amp', action='store_true',
-                        help='enable automatic mixed precision training')
-    parser.add_argument('--auto-scale-lr', action='store_true',
-                        help='scale the lr with the total batch size '
-                        '(the config\'s auto_scale_lr.base_batch_size)')
-    parser.add_argument('--no-validate', action='store_true',
-                        help='do not validate during training')
+        'in the work dir (from scratch when there is none)',
+    )
     parser.add_argument(
-        '--requeue', action='store_true',
+        '--amp', action='store_true', help='enable automatic mixed precision training'
+    )
+    parser.add_argument(
+        '--auto-scale-lr',
+        action='store_true',
+        help="scale the lr with the total batch size (the config's auto_scale_lr.base_batch_size)",
+    )
+    parser.add_argument(
+        '--no-validate', action='store_true', help='do not validate during training'
+    )
+    parser.add_argument(
+        '--requeue',
+        action='store_true',
         help='when SIGUSR1 (sent before the time limit) stops training, or SIGTERM '
         'while the job is still RUNNING (scancel --signal=TERM), requeue this Slurm '
-        'batch job (scontrol requeue $SLURM_JOB_ID); use with --resume')
+        'batch job (scontrol requeue $SLURM_JOB_ID); use with --resume',
+    )
     add_launch_args(parser)
     return parse_launch_args(parser)
 
@@ -70,7 +81,7 @@ def main():
     if args.resume == 'auto':
         cfg.load_from = find_resume_checkpoint(cfg.work_dir)
     init_cpu_distributed(cfg)
-    runner = (Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg))
+    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     try:
         runner.train()
     except TrainingPreempted as stopped:

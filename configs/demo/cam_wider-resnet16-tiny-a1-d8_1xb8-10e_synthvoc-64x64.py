@@ -16,8 +16,10 @@ model = dict(
         norm_cfg=dict(type='BN', requires_grad=True),
         norm_eval=False,
         frozen_stages=-1,
-        init_cfg=None),
-    head=dict(in_channels=512))
+        init_cfg=None,
+    ),
+    head=dict(in_channels=512),
+)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='RandomResizeLong', min_long=64, max_long=80),
@@ -32,16 +34,23 @@ test_pipeline = [
     dict(type='PackInputs'),
 ]
 train_dataloader = dict(
-    batch_size=8, num_workers=2,
-    dataset=dict(data_root=data_root, pipeline=train_pipeline))
+    batch_size=8, num_workers=2, dataset=dict(data_root=data_root, pipeline=train_pipeline)
+)
 val_dataloader = dict(
-    batch_size=8, num_workers=2,
-    dataset=dict(data_root=data_root, pipeline=test_pipeline))
+    batch_size=8, num_workers=2, dataset=dict(data_root=data_root, pipeline=test_pipeline)
+)
 test_dataloader = val_dataloader
 optim_wrapper = dict(optimizer=dict(lr=0.01, momentum=0.9))
 param_scheduler = [
-    dict(type='PolyLR', power=0.9, eta_min=0.0, by_epoch=True, begin=0, end=10,
-         convert_to_iter_based=True)
+    dict(
+        type='PolyLR',
+        power=0.9,
+        eta_min=0.0,
+        by_epoch=True,
+        begin=0,
+        end=10,
+        convert_to_iter_based=True,
+    )
 ]
 train_cfg = dict(max_epochs=10, val_interval=5)
 default_hooks = dict(checkpoint=dict(interval=10), logger=dict(interval=10))

@@ -14,12 +14,13 @@ model = dict(
     backbone=dict(
         depth=16,
         stem_channels=16,
-        channels=((16, 16), (32, 32), (64, 64), (64, 128), (64, 128, 256),
-                  (128, 256, 512)),
+        channels=((16, 16), (32, 32), (64, 64), (64, 128), (64, 128, 256), (128, 256, 512)),
         norm_cfg=dict(type='SyncBN', requires_grad=True),
         norm_eval=False,
-        init_cfg=None),
-    decode_head=dict(in_channels=512, channels=64, dilation=3, classifier_dilation=3))
+        init_cfg=None,
+    ),
+    decode_head=dict(in_channels=512, channels=64, dilation=3, classifier_dilation=3),
+)
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -38,27 +39,25 @@ test_pipeline = [
 train_dataloader = dict(
     batch_size=8,
     num_workers=2,
-    dataset=dict(datasets=[
-        dict(
-            type='PascalVOCDataset',
-            data_root=data_root,
-            data_prefix=dict(img_path='JPEGImages', seg_map_path=seg_dir),
-            ann_file=f'ImageSets/Segmentation/{split}.txt',
-            pipeline=train_pipeline)
-        for seg_dir, split in (('SegmentationClass', 'train'),
-                               ('SegmentationClassAug', 'aug'))
-    ]))
-val_dataloader = dict(
-    num_workers=2, dataset=dict(data_root=data_root, pipeline=test_pipeline))
+    dataset=dict(
+        datasets=[
+            dict(
+                type='PascalVOCDataset',
+                data_root=data_root,
+                data_prefix=dict(img_path='JPEGImages', seg_map_path=seg_dir),
+                ann_file=f'ImageSets/Segmentation/{split}.txt',
+                pipeline=train_pipeline,
+            )
+            for seg_dir, split in (('SegmentationClass', 'train'), ('SegmentationClassAug', 'aug'))
+        ]
+    ),
+)
+val_dataloader = dict(num_workers=2, dataset=dict(data_root=data_root, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
 optimizer = dict(lr=0.01)
 optim_wrapper = dict(optimizer=optimizer)
-param_scheduler = [
-    dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=600, by_epoch=False)
-]
+param_scheduler = [dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=600, by_epoch=False)]
 train_cfg = dict(max_iters=600, val_interval=300)
-default_hooks = dict(
-    logger=dict(interval=25),
-    checkpoint=dict(interval=300, max_keep_ckpts=1))
+default_hooks = dict(logger=dict(interval=25), checkpoint=dict(interval=300, max_keep_ckpts=1))
 randomness = dict(seed=0)

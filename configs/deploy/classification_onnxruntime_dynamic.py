@@ -15,6 +15,7 @@ onnx_config = dict(
     output_names=['output'],
     input_shape=None,
     optimize=False,
-    dynamic_axes=dict(input={0: 'batch'}, output={0: 'batch'}))
+    dynamic_axes=dict(input={0: 'batch'}, output={0: 'batch'}),
+)
 codebase_config = dict(type='mmpretrain', task='Classification')
 backend_config = dict(type='onnxruntime')

@@ -14,6 +14,7 @@ onnx_config = dict(
     input_names=['input'],
     output_names=['output'],
     input_shape=None,
-    optimize=False)
+    optimize=False,
+)
 codebase_config = dict(type='mmpretrain', task='Classification')
 backend_config = dict(type='onnxruntime')

@@ -14,7 +14,8 @@ onnx_config = dict(
     input_shape=None,
     optimize=False,
     dynamic_axes=dict(
-        input={0: 'batch', 2: 'height', 3: 'width'},
-        output={0: 'batch', 2: 'height', 3: 'width'}))
+        input={0: 'batch', 2: 'height', 3: 'width'}, output={0: 'batch', 2: 'height', 3: 'width'}
+    ),
+)
 codebase_config = dict(type='mmseg', task='Segmentation', with_argmax=False)
 backend_config = dict(type='onnxruntime')

@@ -12,6 +12,7 @@ onnx_config = dict(
     input_names=['input'],
     output_names=['output'],
     input_shape=[504, 504],  # [W, H]
-    optimize=False)
+    optimize=False,
+)
 codebase_config = dict(type='mmseg', task='Segmentation', with_argmax=False)
 backend_config = dict(type='onnxruntime')

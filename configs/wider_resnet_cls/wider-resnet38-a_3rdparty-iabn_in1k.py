@@ -11,11 +11,12 @@ model = dict(
     backbone=dict(
         pool_padding=1,
         norm_cfg=dict(type='BN', eps=1e-5),
-        act_cfg=dict(type='LeakyReLU', negative_slope=0.01, inplace=True)))
+        act_cfg=dict(type='LeakyReLU', negative_slope=0.01, inplace=True),
+    )
+)
 test_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='ResizeEdge', scale=256, edge='short', backend='pillow',
-         interpolation='bilinear'),
+    dict(type='ResizeEdge', scale=256, edge='short', backend='pillow', interpolation='bilinear'),
     dict(type='CenterCrop', crop_size=224),
     dict(type='PackInputs'),
 ]

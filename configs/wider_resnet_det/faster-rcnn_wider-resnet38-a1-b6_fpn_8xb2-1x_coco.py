@@ -4,6 +4,8 @@
 # Not a paper recipe; no result has been reported or measured for it (README.md here).
 _base_ = [
     '../_base_/models/faster-rcnn_wider-resnet38-a1-b6_fpn.py',
-    'mmdet::_base_/datasets/coco_detection.py', 'mmdet::_base_/schedules/schedule_1x.py',
-    'mmdet::_base_/default_runtime.py', '../_base_/guards.py'
+    'mmdet::_base_/datasets/coco_detection.py',
+    'mmdet::_base_/schedules/schedule_1x.py',
+    'mmdet::_base_/default_runtime.py',
+    '../_base_/guards.py',
 ]

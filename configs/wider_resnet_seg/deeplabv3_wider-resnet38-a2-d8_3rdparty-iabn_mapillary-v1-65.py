@@ -25,19 +25,19 @@ crop_size = (512, 1024)
 leaky = dict(type='LeakyReLU', negative_slope=0.01, inplace=True)
 model = dict(
     data_preprocessor=dict(
-        size=crop_size,
-        mean=[106.4337, 116.6171, 119.5595],
-        std=[65.4970, 67.6004, 74.1234]),
+        size=crop_size, mean=[106.4337, 116.6171, 119.5595], std=[65.4970, 67.6004, 74.1234]
+    ),
     backbone=dict(
         dilation_rule='iabn',
         act_cfg=leaky,
         drop_rates=(0, 0, 0, 0, 0.3, 0.5),
         dropout_type='channel',
-        out_indices=(6, ),
-        init_cfg=None),
-    decode_head=dict(
-        in_index=0, channels=256, act_cfg=leaky, dropout_ratio=0, num_classes=65),
-    auxiliary_head=None)
+        out_indices=(6,),
+        init_cfg=None,
+    ),
+    decode_head=dict(in_index=0, channels=256, act_cfg=leaky, dropout_ratio=0, num_classes=65),
+    auxiliary_head=None,
+)
 test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=(2048, 2048), keep_ratio=True),

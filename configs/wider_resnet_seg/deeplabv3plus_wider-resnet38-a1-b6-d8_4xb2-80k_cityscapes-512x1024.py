@@ -5,8 +5,9 @@
 _base_ = [
     '../_base_/models/deeplabv3plus_wider-resnet38-a1-b6-d8.py',
     'mmseg::_base_/datasets/cityscapes.py',
-    'mmseg::_base_/default_runtime.py', 'mmseg::_base_/schedules/schedule_80k.py',
-    '../_base_/guards.py'
+    'mmseg::_base_/default_runtime.py',
+    'mmseg::_base_/schedules/schedule_80k.py',
+    '../_base_/guards.py',
 ]
 crop_size = (512, 1024)
 model = dict(data_preprocessor=dict(size=crop_size))

@@ -11,4 +11,6 @@ _base_ = ['./deeplabv3plus_wider-resnet38-a2-d8_4xb2-80k_cityscapes-512x1024.py'
 model = dict(
     backbone=dict(
         dilation_rule='iabn',
-        init_cfg=dict(checkpoint='checkpoints/wider-resnet38-a2-d8_3rdparty-nv_in1k.pth')))
+        init_cfg=dict(checkpoint='checkpoints/wider-resnet38-a2-d8_3rdparty-nv_in1k.pth'),
+    )
+)

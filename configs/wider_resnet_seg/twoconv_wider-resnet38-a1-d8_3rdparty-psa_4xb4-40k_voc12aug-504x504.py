@@ -10,4 +10,6 @@ norm_cfg = dict(type='SyncBN', eps=1e-5, requires_grad=True)
 model = dict(
     backbone=dict(
         norm_cfg=norm_cfg,
-        init_cfg=dict(checkpoint='checkpoints/wider-resnet38-a1-d8_3rdparty-psa_in1k.pth')))
+        init_cfg=dict(checkpoint='checkpoints/wider-resnet38-a1-d8_3rdparty-psa_in1k.pth'),
+    )
+)

@@ -21,10 +21,10 @@ crop_size = (504, 504)
 model = dict(
     data_preprocessor=dict(size=crop_size),
     backbone=dict(variant='a1'),
-    decode_head=dict(num_classes=19))
+    decode_head=dict(num_classes=19),
+)
 param_scheduler = [
     dict(type='ConstantLR', factor=1.0, by_epoch=False, begin=0, end=26000),
-    dict(type='LinearLR', start_factor=1.0, end_factor=0.0, by_epoch=False,
-         begin=26000, end=38000),
+    dict(type='LinearLR', start_factor=1.0, end_factor=0.0, by_epoch=False, begin=26000, end=38000),
 ]
 train_cfg = dict(max_iters=38000, val_interval=4000)

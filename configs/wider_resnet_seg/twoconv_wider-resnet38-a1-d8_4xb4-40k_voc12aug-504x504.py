@@ -18,5 +18,4 @@ _base_ = [
     '../_base_/schedules/paper_sgd_40k.py',
 ]
 crop_size = (504, 504)
-model = dict(
-    data_preprocessor=dict(size=crop_size), decode_head=dict(num_classes=21))
+model = dict(data_preprocessor=dict(size=crop_size), decode_head=dict(num_classes=21))

@@ -19,8 +19,6 @@ _base_ = [
 ]
 crop_size = (504, 504)
 model = dict(data_preprocessor=dict(size=crop_size), decode_head=dict(num_classes=150))
-param_scheduler = [
-    dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=80000, by_epoch=False)
-]
+param_scheduler = [dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=80000, by_epoch=False)]
 train_cfg = dict(max_iters=80000, val_interval=8000)
 default_hooks = dict(checkpoint=dict(interval=8000))

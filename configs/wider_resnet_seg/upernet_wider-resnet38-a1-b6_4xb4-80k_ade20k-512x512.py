@@ -5,11 +5,13 @@
 _base_ = [
     '../_base_/models/upernet_wider-resnet38-a1-b6.py',
     'mmseg::_base_/datasets/ade20k.py',
-    'mmseg::_base_/default_runtime.py', 'mmseg::_base_/schedules/schedule_80k.py',
-    '../_base_/guards.py'
+    'mmseg::_base_/default_runtime.py',
+    'mmseg::_base_/schedules/schedule_80k.py',
+    '../_base_/guards.py',
 ]
 crop_size = (512, 512)
 model = dict(
     data_preprocessor=dict(size=crop_size),
     decode_head=dict(num_classes=150),
-    auxiliary_head=dict(num_classes=150))
+    auxiliary_head=dict(num_classes=150),
+)

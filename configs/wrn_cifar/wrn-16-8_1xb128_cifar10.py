@@ -10,5 +10,5 @@ _base_ = [
     '../_base_/guards.py',
 ]
 model = dict(
-    backbone=dict(depth=16, widen_factor=8, drop_rate=0),
-    head=dict(num_classes=10, in_channels=512))
+    backbone=dict(depth=16, widen_factor=8, drop_rate=0), head=dict(num_classes=10, in_channels=512)
+)

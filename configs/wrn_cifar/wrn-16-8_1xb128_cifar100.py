@@ -11,4 +11,5 @@ _base_ = [
 ]
 model = dict(
     backbone=dict(depth=16, widen_factor=8, drop_rate=0),
-    head=dict(num_classes=100, in_channels=512))
+    head=dict(num_classes=100, in_channels=512),
+)

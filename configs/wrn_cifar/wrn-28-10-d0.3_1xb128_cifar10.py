@@ -11,4 +11,5 @@ _base_ = [
 ]
 model = dict(
     backbone=dict(depth=28, widen_factor=10, drop_rate=0.3),
-    head=dict(num_classes=10, in_channels=640))
+    head=dict(num_classes=10, in_channels=640),
+)

@@ -10,5 +10,5 @@ _base_ = [
     '../_base_/guards.py',
 ]
 model = dict(
-    backbone=dict(depth=40, widen_factor=4, drop_rate=0),
-    head=dict(num_classes=10, in_channels=256))
+    backbone=dict(depth=40, widen_factor=4, drop_rate=0), head=dict(num_classes=10, in_channels=256)
+)

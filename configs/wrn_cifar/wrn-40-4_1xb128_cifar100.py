@@ -11,4 +11,5 @@ _base_ = [
 ]
 model = dict(
     backbone=dict(depth=40, widen_factor=4, drop_rate=0),
-    head=dict(num_classes=100, in_channels=256))
+    head=dict(num_classes=100, in_channels=256),
+)

@@ -1,6 +1,7 @@
 """Sphinx configuration of mmwrn's documentation (OpenMMLab's docs/en layout).
 
 Build it with ``bash tools/build_docs.sh`` (warnings are errors; no network)."""
+
 import os.path as osp
 import sys
 

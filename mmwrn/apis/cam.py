@@ -16,6 +16,7 @@ File format (one per image, ``<out_dir>/<name>.npz``, ``numpy.load``):
 A file is written to a temporary name in the same folder and renamed, so it
 is either complete or absent; a run skips the images whose file exists.
 """
+
 import functools
 import glob
 import os
@@ -40,11 +41,15 @@ def check_cam_model(model):
     """Raise unless ``model`` is a classifier whose head computes CAMs."""
     head = getattr(model, 'head', None)
     if head is None or not callable(getattr(head, 'cams', None)):
-        raise CAMError(f'the model\'s head ({type(head).__name__}) computes no CAMs: use a '
-                       'config with CAMClsHead (configs/wider_resnet_wsss/)')
+        raise CAMError(
+            f"the model's head ({type(head).__name__}) computes no CAMs: use a "
+            'config with CAMClsHead (configs/wider_resnet_wsss/)'
+        )
     if getattr(model, 'neck', None) is not None:
-        raise CAMError('a CAM classifier has no neck (CAMClsHead pools itself): found '
-                       f'{type(model.neck).__name__}')
+        raise CAMError(
+            'a CAM classifier has no neck (CAMClsHead pools itself): found '
+            f'{type(model.neck).__name__}'
+        )
 
 
 def init_cam_model(config, checkpoint, device='cpu'):
@@ -57,11 +62,14 @@ def init_cam_model(config, checkpoint, device='cpu'):
     from mmpretrain.registry import MODELS
 
     import mmwrn  # noqa: F401
+
     cfg = Config.fromfile(config) if isinstance(config, str) else config
     if cfg.model.get('head', {}).get('type') != 'CAMClsHead':
-        raise CAMError(f'{getattr(cfg, "filename", config)}: its head '
-                       f'{cfg.model.get("head", {}).get("type")} computes no CAMs; use a config '
-                       'with CAMClsHead (configs/wider_resnet_wsss/)')
+        raise CAMError(
+            f'{getattr(cfg, "filename", config)}: its head '
+            f'{cfg.model.get("head", {}).get("type")} computes no CAMs; use a config '
+            'with CAMClsHead (configs/wider_resnet_wsss/)'
+        )
     model_cfg = cfg.model.copy()
     model_cfg.backbone = dict(model_cfg.backbone, init_cfg=None)
     with DefaultScope.overwrite_default_scope('mmpretrain'):
@@ -73,9 +81,11 @@ def init_cam_model(config, checkpoint, device='cpu'):
         state = torch.load(checkpoint, map_location='cpu', weights_only=True)
         state = state.get('state_dict', state)
         if 'head.fc8.weight' not in state:
-            raise CAMError(f'{checkpoint} has no CAM classifier (head.fc8.weight): a backbone '
-                           'or another classifier cannot give CAMs; train the CAM config or '
-                           'convert PSA\'s res38_cls.pth')
+            raise CAMError(
+                f'{checkpoint} has no CAM classifier (head.fc8.weight): a backbone '
+                'or another classifier cannot give CAMs; train the CAM config or '
+                "convert PSA's res38_cls.pth"
+            )
         load_checkpoint(model, checkpoint, map_location='cpu', strict=True, logger='silent')
     return model.to(device).eval()
 
@@ -85,7 +95,7 @@ def _normaliser(model):
     mean = getattr(pre, 'mean', None)
     std = getattr(pre, 'std', None)
     if mean is None or std is None:
-        raise CAMError('the model\'s data preprocessor has no mean / std')
+        raise CAMError("the model's data preprocessor has no mean / std")
     return mean.reshape(1, 3, 1, 1).float(), std.reshape(1, 3, 1, 1).float()
 
 
@@ -132,8 +142,12 @@ def save_atomic(path, write):
 
 
 def save_cams(path, labels, cams):
-    save_atomic(path, lambda f: np.savez(f, labels=np.asarray(labels, np.int64),
-                                         cams=np.asarray(cams, np.float32)))
+    save_atomic(
+        path,
+        lambda f: np.savez(
+            f, labels=np.asarray(labels, np.int64), cams=np.asarray(cams, np.float32)
+        ),
+    )
 
 
 def load_cams(path):
@@ -146,6 +160,7 @@ def overlay(img, labels, cams, palette, threshold=0.2, alpha=0.5):
     """The image with the CAM prediction (background ``threshold``)
     coloured in, for a quick look."""
     from mmwrn.evaluation import cams_to_label
+
     pred = cams_to_label(cams, labels, threshold)
     colour = np.asarray(palette, np.float32)[pred]
     out = np.where(pred[..., None] > 0, (1 - alpha) * img + alpha * colour, img)
@@ -156,8 +171,17 @@ def read_rgb(path):
     return np.asarray(Image.open(path).convert('RGB'))
 
 
-def run_cams(model, items, out_dir, scales=SCALE_SETS['psa'], flip=True, overlay_dir=None,
-             palette=None, threshold=0.2, progress=True):
+def run_cams(
+    model,
+    items,
+    out_dir,
+    scales=SCALE_SETS['psa'],
+    flip=True,
+    overlay_dir=None,
+    palette=None,
+    threshold=0.2,
+    progress=True,
+):
     """CAM files for ``items`` (``(name, image path, labels)``) in
     ``out_dir``, skipping names whose file exists; leftover temporary files
     of an interrupted run are removed. Returns counts and the time split
@@ -168,11 +192,18 @@ def run_cams(model, items, out_dir, scales=SCALE_SETS['psa'], flip=True, overlay
         for tmp in glob.glob(osp.join(d, f'*{TMP_TAG}*')):
             os.remove(tmp)
     todo = [it for it in items if not osp.isfile(osp.join(out_dir, it[0] + '.npz'))]
-    stats = dict(total=len(items), skipped=len(items) - len(todo), done=0, read_s=0.0,
-                 forward_s=0.0, write_s=0.0)
+    stats = dict(
+        total=len(items),
+        skipped=len(items) - len(todo),
+        done=0,
+        read_s=0.0,
+        forward_s=0.0,
+        write_s=0.0,
+    )
     bar = None
     if progress and todo:
         from mmengine.utils import ProgressBar
+
         bar = ProgressBar(len(todo))
     for name, path, labels in todo:
         t0 = time.perf_counter()
@@ -183,8 +214,9 @@ def run_cams(model, items, out_dir, scales=SCALE_SETS['psa'], flip=True, overlay
         save_cams(osp.join(out_dir, name + '.npz'), labels, cams)
         if overlay_dir:
             vis = Image.fromarray(overlay(img, labels, cams, palette, threshold))
-            save_atomic(osp.join(overlay_dir, name + '.png'),
-                        functools.partial(vis.save, format='PNG'))
+            save_atomic(
+                osp.join(overlay_dir, name + '.png'), functools.partial(vis.save, format='PNG')
+            )
         t3 = time.perf_counter()
         stats['read_s'] += t1 - t0
         stats['forward_s'] += t2 - t1

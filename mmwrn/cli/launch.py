@@ -1,6 +1,7 @@
 """Applies tools/train.py and tools/test.py command-line flags to a config, the
 way mmseg's and mmpretrain's own tools do (chosen by the config's
 ``default_scope``)."""
+
 import os
 import os.path as osp
 
@@ -15,10 +16,17 @@ def add_launch_args(parser):
     """The flags tools/train.py and tools/test.py share; also exports
     LOCAL_RANK for launchers that pass --local-rank."""
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override settings of the config, key=value (xxx=yyy)')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of the config, key=value (xxx=yyy)',
+    )
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher',
+    )
     # torchrun passes --local-rank (or LOCAL_RANK in the environment)
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
 
@@ -32,9 +40,11 @@ def parse_launch_args(parser):
 def config_host(cfg):
     scope = cfg.get('default_scope')
     if scope not in HOSTS:
-        raise ValueError(f'{cfg.filename}: default_scope must be one of {HOSTS} '
-                         f'(inherit mmseg::_base_/default_runtime.py or '
-                         f'mmpretrain::_base_/default_runtime.py), got {scope!r}')
+        raise ValueError(
+            f'{cfg.filename}: default_scope must be one of {HOSTS} '
+            f'(inherit mmseg::_base_/default_runtime.py or '
+            f'mmpretrain::_base_/default_runtime.py), got {scope!r}'
+        )
     return scope
 
 
@@ -65,8 +75,11 @@ def _no_persistent_workers_without_workers(cfg):
     ``--cfg-options train_dataloader.num_workers=0`` alone shrinks a run."""
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         loader = cfg.get(key)
-        if isinstance(loader, dict) and loader.get('num_workers') == 0 \
-                and loader.get('persistent_workers'):
+        if (
+            isinstance(loader, dict)
+            and loader.get('num_workers') == 0
+            and loader.get('persistent_workers')
+        ):
             loader['persistent_workers'] = False
             print_log(f'{key}: num_workers=0, so persistent_workers=False', 'current')
 
@@ -89,12 +102,17 @@ def _use_gloo_without_cuda(cfg):
         dist_cfg['backend'] = 'gloo'
     replaced = replace_sync_bn(cfg.model)
     if replaced:
-        print_log(f'no CUDA device: using {CPU_SYNC_BN} (synchronised BN on CPU) instead '
-                  f'of {", ".join(sorted(set(replaced)))} in {len(replaced)} norm configs '
-                  'of the model', 'current')
+        print_log(
+            f'no CUDA device: using {CPU_SYNC_BN} (synchronised BN on CPU) instead '
+            f'of {", ".join(sorted(set(replaced)))} in {len(replaced)} norm configs '
+            'of the model',
+            'current',
+        )
     wrapper = cfg.get('model_wrapper_cfg') or dict(
-        type='MMDistributedDataParallel', broadcast_buffers=False,
-        find_unused_parameters=cfg.get('find_unused_parameters', False))
+        type='MMDistributedDataParallel',
+        broadcast_buffers=False,
+        find_unused_parameters=cfg.get('find_unused_parameters', False),
+    )
     wrapper.setdefault('device_ids', None)
     cfg.model_wrapper_cfg = wrapper
 
@@ -106,8 +124,11 @@ def replace_sync_bn(obj):
     replaced = []
     if isinstance(obj, dict):
         layer = obj.get('type')
-        if isinstance(layer, str) and layer != CPU_SYNC_BN and \
-                layer.rpartition('.')[2] in CUDA_SYNC_BN:
+        if (
+            isinstance(layer, str)
+            and layer != CPU_SYNC_BN
+            and layer.rpartition('.')[2] in CUDA_SYNC_BN
+        ):
             replaced.append(layer)
             obj['type'] = CPU_SYNC_BN
         for value in obj.values():
@@ -125,24 +146,34 @@ def slurm_dist_env(environ=None):
     (``scontrol show hostnames``), unless already set; MASTER_PORT as set, else
     29500 (as mmengine's Slurm launcher). Returns the variables."""
     import subprocess
+
     env = os.environ if environ is None else environ
     missing = [k for k in ('SLURM_PROCID', 'SLURM_NTASKS') if k not in env]
     if missing:
-        raise RuntimeError(f'--launcher slurm: {", ".join(missing)} not set: run it under srun '
-                           '(tools/slurm_train.sh), not directly')
-    nodes = (env.get('SLURM_STEP_NODELIST') or env.get('SLURM_JOB_NODELIST')
-             or env.get('SLURM_NODELIST'))
-    out = dict(RANK=env['SLURM_PROCID'], WORLD_SIZE=env['SLURM_NTASKS'],
-               LOCAL_RANK=env.get('SLURM_LOCALID', '0'),
-               MASTER_PORT=env.get('MASTER_PORT', '29500'))
+        raise RuntimeError(
+            f'--launcher slurm: {", ".join(missing)} not set: run it under srun '
+            '(tools/slurm_train.sh), not directly'
+        )
+    nodes = (
+        env.get('SLURM_STEP_NODELIST') or env.get('SLURM_JOB_NODELIST') or env.get('SLURM_NODELIST')
+    )
+    out = dict(
+        RANK=env['SLURM_PROCID'],
+        WORLD_SIZE=env['SLURM_NTASKS'],
+        LOCAL_RANK=env.get('SLURM_LOCALID', '0'),
+        MASTER_PORT=env.get('MASTER_PORT', '29500'),
+    )
     if env.get('MASTER_ADDR'):
         out['MASTER_ADDR'] = env['MASTER_ADDR']
     else:
-        hosts = subprocess.run(['scontrol', 'show', 'hostnames', nodes], capture_output=True,
-                               text=True)
+        hosts = subprocess.run(
+            ['scontrol', 'show', 'hostnames', nodes], capture_output=True, text=True
+        )
         if hosts.returncode or not hosts.stdout.split():
-            raise RuntimeError(f'--launcher slurm: `scontrol show hostnames {nodes}` failed: '
-                               f'{hosts.stderr.strip()}')
+            raise RuntimeError(
+                f'--launcher slurm: `scontrol show hostnames {nodes}` failed: '
+                f'{hosts.stderr.strip()}'
+            )
         out['MASTER_ADDR'] = _node_address(hosts.stdout.split()[0])
     env.update(out)
     return out
@@ -153,13 +184,15 @@ def _node_address(node):
     (a NodeName need not be a host name)."""
     import socket
     import subprocess
+
     try:
         socket.gethostbyname(node)
         return node
     except OSError:
         pass
-    out = subprocess.run(['scontrol', 'show', 'node', '-o', node], capture_output=True,
-                         text=True).stdout
+    out = subprocess.run(
+        ['scontrol', 'show', 'node', '-o', node], capture_output=True, text=True
+    ).stdout
     addrs = [kv.split('=', 1)[1] for kv in out.split() if kv.startswith('NodeAddr=')]
     return addrs[0] if addrs else node
 
@@ -170,8 +203,12 @@ def init_cpu_distributed(cfg):
     (torchrun's env:// variables; under Slurm set from Slurm's, see
     :func:`slurm_dist_env`); the Runner then uses it."""
     import torch.distributed as dist
-    if cfg.launcher not in ('pytorch', 'slurm') or torch.cuda.is_available() \
-            or dist.is_initialized():
+
+    if (
+        cfg.launcher not in ('pytorch', 'slurm')
+        or torch.cuda.is_available()
+        or dist.is_initialized()
+    ):
         return
     if cfg.launcher == 'slurm':
         slurm_dist_env()
@@ -194,8 +231,9 @@ def _setup_train(cfg, args):
         cfg.load_from = args.resume
     if args.auto_scale_lr:
         if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):
-            raise RuntimeError(f'{cfg.filename} has no auto_scale_lr.base_batch_size; '
-                               '--auto-scale-lr needs it')
+            raise RuntimeError(
+                f'{cfg.filename} has no auto_scale_lr.base_batch_size; --auto-scale-lr needs it'
+            )
         cfg.auto_scale_lr.enable = True
     if args.no_validate:
         cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
@@ -224,6 +262,7 @@ def check_start_checkpoints(cfg):
     does not exist, saying how to make it (mmwrn's model zoo) and how to
     train without it."""
     from mmwrn.model_zoo import missing_checkpoint_hint
+
     starts = list(_start_checkpoints(cfg.model, 'model'))
     if cfg.get('load_from') and not cfg.get('resume'):
         starts.append(('load_from', cfg.load_from))
@@ -232,11 +271,16 @@ def check_start_checkpoints(cfg):
         if '://' in path or osp.isfile(osp.expanduser(path)):
             continue
         hint = missing_checkpoint_hint(path)
-        without = (f'--cfg-options {key.rsplit(".", 1)[0]}=None' if key.endswith('.checkpoint')
-                   else f'--cfg-options {key}=None')
-        problems.append(f'{key} = {path} does not exist (relative to {os.getcwd()}).\n'
-                        + (f'{hint}\n' if hint else '')
-                        + f'To train without it (from scratch): {without}')
+        without = (
+            f'--cfg-options {key.rsplit(".", 1)[0]}=None'
+            if key.endswith('.checkpoint')
+            else f'--cfg-options {key}=None'
+        )
+        problems.append(
+            f'{key} = {path} does not exist (relative to {os.getcwd()}).\n'
+            + (f'{hint}\n' if hint else '')
+            + f'To train without it (from scratch): {without}'
+        )
     if problems:
         raise SystemExit(f'{cfg.filename}: cannot start training:\n' + '\n'.join(problems))
 
@@ -250,7 +294,7 @@ def dataset_folders(node):
         if isinstance(root, str) and root:
             folders.append(root)
         prefix = node.get('data_prefix') or {}
-        for value in (prefix.values() if isinstance(prefix, dict) else [prefix]):
+        for value in prefix.values() if isinstance(prefix, dict) else [prefix]:
             if isinstance(value, str) and value:
                 folders.append(osp.join(root, value))
         for value in node.values():
@@ -267,22 +311,28 @@ def check_test_out(cfg, args):
     dataset (mmseg writes predicted label maps named like the ground truth's
     into it): :class:`mmwrn.utils.outputs.OutputError`."""
     from mmwrn.utils.outputs import OutputError, same_file
+
     for path in (cfg.filename, args.checkpoint):
         if same_file(args.out, path):
-            raise OutputError(f'--out {args.out} is the input {path}: refusing to overwrite '
-                              'an input; give another output path')
+            raise OutputError(
+                f'--out {args.out} is the input {path}: refusing to overwrite '
+                'an input; give another output path'
+            )
     for folder in dataset_folders(cfg.get('test_dataloader', {}).get('dataset', {})):
         if same_file(args.out, folder):
-            raise OutputError(f'--out {args.out} is the test dataset\'s folder {folder}: the '
-                              'predictions would overwrite its files; give another folder')
+            raise OutputError(
+                f"--out {args.out} is the test dataset's folder {folder}: the "
+                'predictions would overwrite its files; give another folder'
+            )
 
 
 def _setup_test(cfg, args, host):
     if args.show or args.show_dir:
         hooks = cfg.get('default_hooks', {})
         if 'visualization' not in hooks:
-            raise RuntimeError(f'{cfg.filename}: --show/--show-dir need a '
-                               'visualization hook in default_hooks')
+            raise RuntimeError(
+                f'{cfg.filename}: --show/--show-dir need a visualization hook in default_hooks'
+            )
         vis = hooks['visualization']
         if host == 'mmseg':
             vis.update(draw=True, interval=1)

@@ -1,4 +1,5 @@
 """ademxapp (the authors' MXNet code) parameter names -> mmwrn."""
+
 import os.path as osp
 import re
 
@@ -7,10 +8,16 @@ import torch
 from .common import ConversionError
 
 BRANCH_INDEX = {'branch2a': 1, 'branch2b1': 2, 'branch2b2': 3}
-BN_PARAMS = {'gamma': 'weight', 'beta': 'bias', 'moving_mean': 'running_mean',
-             'moving_var': 'running_var'}
-UNIT = re.compile(r'^(res|bn)([2-7])(a|b\d+)_(branch2a|branch2b1|branch2b2|branch1)_'
-                  r'(weight|gamma|beta|moving_mean|moving_var)$')
+BN_PARAMS = {
+    'gamma': 'weight',
+    'beta': 'bias',
+    'moving_mean': 'running_mean',
+    'moving_var': 'running_var',
+}
+UNIT = re.compile(
+    r'^(res|bn)([2-7])(a|b\d+)_(branch2a|branch2b1|branch2b2|branch1)_'
+    r'(weight|gamma|beta|moving_mean|moving_var)$'
+)
 BN7 = re.compile(r'^bn7_(gamma|beta|moving_mean|moving_var)$')
 LINEAR = re.compile(r'^linear(\d+)_(weight|bias)$')
 CONV6A = re.compile(r'^conv6a_(weight|bias)$')
@@ -26,7 +33,8 @@ def kind_of(params):
     if 'conv1a_weight' not in params:
         raise ConversionError(
             'not an ademxapp RNA network: no conv1a_weight among its parameters '
-            f'(found e.g. {sorted(params)[:5]})')
+            f'(found e.g. {sorted(params)[:5]})'
+        )
     return 'segmentor' if 'conv6a_weight' in params else 'classifier'
 
 
@@ -40,8 +48,9 @@ def _unit_target(match):
     index = BRANCH_INDEX[branch]
     if kind == 'res':
         return f'backbone.b{level}.{unit}.conv{index}.weight' if param == 'weight' else None
-    return f'backbone.b{level}.{unit}.norm{index}.{BN_PARAMS[param]}' \
-        if param in BN_PARAMS else None
+    return (
+        f'backbone.b{level}.{unit}.norm{index}.{BN_PARAMS[param]}' if param in BN_PARAMS else None
+    )
 
 
 def ademxapp_target(name, kind, ndim):
@@ -96,18 +105,23 @@ def identify_ademxapp(filename, kind, arch=None):
     named = m.group(1) if m else None
     if kind == 'segmentor':
         if 'a' in (arch, named):
-            raise ConversionError('ademxapp\'s segmenters are Model A1 (fcrna_model_a1); '
-                                  'this file has a segmentation head, so it cannot be Model A')
+            raise ConversionError(
+                "ademxapp's segmenters are Model A1 (fcrna_model_a1); "
+                'this file has a segmentation head, so it cannot be Model A'
+            )
         return 'ademxapp-a1'
     if named and arch and named != arch:
-        raise ConversionError(f'--arch {arch} contradicts the file name {osp.basename(filename)} '
-                              f'(Model {named.upper()}); rename the file if it is not what its '
-                              'name says')
+        raise ConversionError(
+            f'--arch {arch} contradicts the file name {osp.basename(filename)} '
+            f'(Model {named.upper()}); rename the file if it is not what its '
+            'name says'
+        )
     arch = arch or named
     if arch is None:
         raise ConversionError(
             f'cannot tell whether {osp.basename(filename)} is Model A or A1: they have the same '
-            'parameters, and the name is not one of ademxapp\'s (ilsvrc-cls_rna-a_cls1000_... / '
+            "parameters, and the name is not one of ademxapp's (ilsvrc-cls_rna-a_cls1000_... / "
             'ilsvrc-cls_rna-a1_cls1000_...). Give --arch a (max-pools) or --arch a1 (strided '
-            'units).')
+            'units).'
+        )
     return f'ademxapp-{arch}'

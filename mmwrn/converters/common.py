@@ -2,6 +2,7 @@
 converted state dict against the model a config builds, report what does not
 match, and write a checkpoint that the hosts' APIs load, with its source in
 ``meta``."""
+
 import os.path as osp
 
 import torch
@@ -22,6 +23,7 @@ def build_model(config):
     if scope not in ('mmseg', 'mmpretrain'):
         raise ConversionError(f'{config}: default_scope must be mmseg or mmpretrain')
     import mmwrn  # noqa: F401
+
     registry = __import__(f'{scope}.registry', fromlist=['MODELS']).MODELS
     model_cfg = cfg.model.copy()
     model_cfg.backbone = dict(model_cfg.backbone, init_cfg=None)
@@ -39,8 +41,11 @@ def dataset_meta(cfg):
     with DefaultScope.overwrite_default_scope(scope):
         cls = datasets.get(dataset['type'])
     meta = getattr(cls, 'METAINFO', {})
-    return {k: list(map(list, v)) if k == 'palette' else list(v)
-            for k, v in meta.items() if k in ('classes', 'palette')}
+    return {
+        k: list(map(list, v)) if k == 'palette' else list(v)
+        for k, v in meta.items()
+        if k in ('classes', 'palette')
+    }
 
 
 def check_against_model(state_dict, model):
@@ -51,11 +56,16 @@ def check_against_model(state_dict, model):
     for k in target:
         if k.endswith('num_batches_tracked') and k not in state_dict:
             state_dict[k] = torch.zeros_like(target[k])
-    mismatched = [f'{k}: converted {tuple(v.shape)}, model {tuple(target[k].shape)}'
-                  for k, v in state_dict.items() if k in target and v.shape != target[k].shape]
+    mismatched = [
+        f'{k}: converted {tuple(v.shape)}, model {tuple(target[k].shape)}'
+        for k, v in state_dict.items()
+        if k in target and v.shape != target[k].shape
+    ]
     if mismatched:
-        raise ConversionError('converted weights do not fit the config\'s model '
-                              '(wrong config or wrong file?):\n  ' + '\n  '.join(mismatched))
+        raise ConversionError(
+            "converted weights do not fit the config's model "
+            '(wrong config or wrong file?):\n  ' + '\n  '.join(mismatched)
+        )
     missing = sorted(set(target) - set(state_dict))
     unexpected = sorted(set(state_dict) - set(target))
     return missing, unexpected
@@ -79,8 +89,9 @@ def banner(lines):
 HEAD_OF_HOST = {'classifier': 'head.', 'segmentor': 'decode_head.'}
 
 
-def convert_and_save(state_dict, unused, config, out, src, source, fmt, source_head=None,
-                     notes=(), init_only=False):
+def convert_and_save(
+    state_dict, unused, config, out, src, source, fmt, source_head=None, notes=(), init_only=False
+):
     """Check ``state_dict`` (converted from file ``src`` of format ``fmt``,
     the network ``architecture.SOURCES[source]``) against ``config``'s model
     and save an mmengine checkpoint with ``meta.dataset_meta`` and
@@ -111,56 +122,75 @@ def convert_and_save(state_dict, unused, config, out, src, source, fmt, source_h
         if other != kind and dropped:
             for k in dropped:
                 del state_dict[k]
-            what = ('CAM classifier' if 'head.fc8.weight' in dropped else 'ImageNet classifier') \
-                if other == 'classifier' else 'segmentation head'
-            notes.append(f'dropped the source\'s {what} ({len(dropped)} tensors: '
-                         f'{", ".join(dropped)}): {cfg.filename} is a {kind} config; '
-                         'the backbone is converted')
+            what = (
+                ('CAM classifier' if 'head.fc8.weight' in dropped else 'ImageNet classifier')
+                if other == 'classifier'
+                else 'segmentation head'
+            )
+            notes.append(
+                f"dropped the source's {what} ({len(dropped)} tensors: "
+                f'{", ".join(dropped)}): {cfg.filename} is a {kind} config; '
+                'the backbone is converted'
+            )
             source_head = None
-    unbuilt = model.backbone.unbuilt_modules() if hasattr(model.backbone, 'unbuilt_modules') \
-        else ()
-    skipped = sorted(k for k in state_dict
-                     if k.startswith('backbone.') and k.split('.')[1] in unbuilt)
+    unbuilt = model.backbone.unbuilt_modules() if hasattr(model.backbone, 'unbuilt_modules') else ()
+    skipped = sorted(
+        k for k in state_dict if k.startswith('backbone.') and k.split('.')[1] in unbuilt
+    )
     if skipped:
         for k in skipped:
             del state_dict[k]
         names = sorted({k.split('.')[1] for k in skipped})
-        notes.append(f'dropped {", ".join(names)} ({len(skipped)} tensors): the backbone of '
-                     f'{cfg.filename} is built only up to its deepest output (out_indices '
-                     f'{tuple(model.backbone.out_indices)}), as loading a full checkpoint into '
-                     'it does')
+        notes.append(
+            f'dropped {", ".join(names)} ({len(skipped)} tensors): the backbone of '
+            f'{cfg.filename} is built only up to its deepest output (out_indices '
+            f'{tuple(model.backbone.out_indices)}), as loading a full checkpoint into '
+            'it does'
+        )
     problems = check_architecture(source, model, head=source_head)
     if problems and not init_only:
         raise ConversionError(mismatch_message(source, problems, cfg.filename))
     if problems:
-        banner(['--init-only: NOT the source network. The weights initialise a different one:'] +
-               [f'  {s}: source {n}, config {h}' for s, n, h in problems] +
-               ['Fine-tune before use; meta.converted_from records this.'])
-    converted_heads = tuple(p for p in HEAD_OF_HOST.values()
-                            if any(k.startswith(p) for k in state_dict))
+        banner(
+            ['--init-only: NOT the source network. The weights initialise a different one:']
+            + [f'  {s}: source {n}, config {h}' for s, n, h in problems]
+            + ['Fine-tune before use; meta.converted_from records this.']
+        )
+    converted_heads = tuple(
+        p for p in HEAD_OF_HOST.values() if any(k.startswith(p) for k in state_dict)
+    )
     missing, unexpected = check_against_model(state_dict, model)
     for note in notes:
         print(f'note: {note}')
     report('source parameters not converted', unused)
-    required = [k for k in missing if k.startswith(('backbone.', ) + converted_heads)]
+    required = [k for k in missing if k.startswith(('backbone.',) + converted_heads)]
     kept = [k for k in missing if k not in required]
     report('model parameters the source does not have (kept at initialisation)', kept)
     report('model parameters missing from the source', required)
     report('converted parameters the model does not have', unexpected)
     if unexpected or required:
-        raise ConversionError(f'{src} does not match {cfg.filename}: '
-                              f'{len(required)} missing, {len(unexpected)} unexpected keys '
-                              '(listed above)')
+        raise ConversionError(
+            f'{src} does not match {cfg.filename}: '
+            f'{len(required)} missing, {len(unexpected)} unexpected keys '
+            '(listed above)'
+        )
     model.load_state_dict(state_dict, strict=not missing)
     converted_from = dict(
-        file=osp.basename(src), format=fmt, architecture=describe_source(source, model),
-        init_only=bool(problems), notes=notes)
+        file=osp.basename(src),
+        format=fmt,
+        architecture=describe_source(source, model),
+        init_only=bool(problems),
+        notes=notes,
+    )
     if problems:
-        converted_from['mismatches'] = [dict(setting=s, source=str(n), config=str(h))
-                                        for s, n, h in problems]
-    meta = dict(dataset_meta=dataset_meta(cfg), converted_from=converted_from,
-                config=osp.basename(cfg.filename))
-    save_torch({'state_dict': model.state_dict(), 'meta': meta}, out,
-               inputs=(src, cfg.filename))
+        converted_from['mismatches'] = [
+            dict(setting=s, source=str(n), config=str(h)) for s, n, h in problems
+        ]
+    meta = dict(
+        dataset_meta=dataset_meta(cfg),
+        converted_from=converted_from,
+        config=osp.basename(cfg.filename),
+    )
+    save_torch({'state_dict': model.state_dict(), 'meta': meta}, out, inputs=(src, cfg.filename))
     print(f'wrote {out}: {len(state_dict)} tensors from {src}')
     return out

@@ -8,6 +8,7 @@ uint32 dims), the shape (uint32 ndim + int64 dims; legacy: uint32 dims), the
 context (int32 device type, int32 device id), int32 dtype flag, raw data; then
 uint64 count of names and each name as uint64 length + bytes.
 """
+
 import struct
 from collections import OrderedDict
 
@@ -15,8 +16,16 @@ import numpy as np
 
 LIST_MAGIC = 0x112
 V1, V2, V3 = 0xF993FAC8, 0xF993FAC9, 0xF993FACA
-DTYPES = {0: np.float32, 1: np.float64, 2: np.float16, 3: np.uint8, 4: np.int32,
-          5: np.int8, 6: np.int64, 7: np.bool_}
+DTYPES = {
+    0: np.float32,
+    1: np.float64,
+    2: np.float16,
+    3: np.uint8,
+    4: np.int32,
+    5: np.int8,
+    6: np.int64,
+    7: np.bool_,
+}
 
 
 class NDArrayFileError(ValueError):
@@ -24,7 +33,6 @@ class NDArrayFileError(ValueError):
 
 
 class _Reader:
-
     def __init__(self, data, path):
         self.data, self.pos, self.path = data, 0, path
 
@@ -35,9 +43,11 @@ class _Reader:
     def take_all(self, fmt):
         size = struct.calcsize(fmt)
         if self.pos + size > len(self.data):
-            raise NDArrayFileError(f'{self.path}: truncated MXNet NDArray file (needed '
-                                   f'{size} bytes at offset {self.pos}, file has '
-                                   f'{len(self.data)})')
+            raise NDArrayFileError(
+                f'{self.path}: truncated MXNet NDArray file (needed '
+                f'{size} bytes at offset {self.pos}, file has '
+                f'{len(self.data)})'
+            )
         values = struct.unpack_from('<' + fmt, self.data, self.pos)
         self.pos += size
         return values
@@ -53,16 +63,17 @@ class _Reader:
         if magic in (V2, V3):
             stype = self.take('i')
             if stype != 0:
-                raise NDArrayFileError(f'{self.path}: array {index} has sparse storage '
-                                       f'type {stype}; only dense arrays are supported')
+                raise NDArrayFileError(
+                    f'{self.path}: array {index} has sparse storage '
+                    f'type {stype}; only dense arrays are supported'
+                )
             shape = self.shape()
         elif magic == V1:
             shape = self.shape()
         elif magic <= 32:  # legacy: the magic is the ndim
             shape = self.shape(legacy_ndim=magic)
         else:
-            raise NDArrayFileError(f'{self.path}: array {index} has an unknown magic '
-                                   f'0x{magic:08x}')
+            raise NDArrayFileError(f'{self.path}: array {index} has an unknown magic 0x{magic:08x}')
         if not shape:
             return None
         self.take('ii')  # context
@@ -87,13 +98,14 @@ def load_ndarray_list(path):
     if len(data) < 16 or reader.take('Q') != LIST_MAGIC:
         raise NDArrayFileError(
             f'{path} is not an MXNet NDArray list file (.params saved by mx.nd.save / '
-            'Module.save_params): it does not start with the magic 0x112')
+            'Module.save_params): it does not start with the magic 0x112'
+        )
     reader.take('Q')
     arrays = [reader.array(i) for i in range(reader.take('Q'))]
     names = []
     for _ in range(reader.take('Q')):
         length = reader.take('Q')
-        names.append(reader.data[reader.pos:reader.pos + length].decode('utf-8'))
+        names.append(reader.data[reader.pos : reader.pos + length].decode('utf-8'))
         reader.pos += length
     if names and len(names) != len(arrays):
         raise NDArrayFileError(f'{path}: {len(arrays)} arrays but {len(names)} names')

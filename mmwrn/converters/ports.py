@@ -16,27 +16,32 @@
   1x1 CAM classifier ``fc8`` -> ``CAMClsHead``'s ``head.fc8``. Any other
   layer (e.g. SEAM's ``f8_3`` / ``f8_4`` / ``f9`` PCM) is refused, listed.
 """
+
 import re
 
 import torch
 
 from .common import ConversionError
 
-IABN_UNIT = re.compile(r'^mod([2-7])\.block(\d+)\.(bn1|proj_conv|convs\.(conv[123]|bn[23]))'
-                       r'\.(weight|bias|running_mean|running_var)$')
-PSA_UNIT = re.compile(r'^b([2-7])(?:_(\d+))?\.(bn|conv)_(branch2a|branch2b1|branch2b2|branch1)'
-                      r'\.(weight|bias|running_mean|running_var)$')
+IABN_UNIT = re.compile(
+    r'^mod([2-7])\.block(\d+)\.(bn1|proj_conv|convs\.(conv[123]|bn[23]))'
+    r'\.(weight|bias|running_mean|running_var)$'
+)
+PSA_UNIT = re.compile(
+    r'^b([2-7])(?:_(\d+))?\.(bn|conv)_(branch2a|branch2b1|branch2b2|branch1)'
+    r'\.(weight|bias|running_mean|running_var)$'
+)
 PSA_INDEX = {'branch2a': 1, 'branch2b1': 2, 'branch2b2': 3}
 FORMATS = ('iabn', 'nv', 'psa')
 # the networks each format can hold (see architecture.SOURCES)
-ARCHS = {'iabn': ('a', 'a2'), 'nv': ('a2', ), 'psa': ('a1', )}
+ARCHS = {'iabn': ('a', 'a2'), 'nv': ('a2',), 'psa': ('a1',)}
 # in-place ABN's eps (IABN's ABN default)
 IABN_EPS = 1e-5
 NV_SEGMENTER = re.compile(r'^(aspp|bot_fine|bot_aspp|final)\.')
 
 
 def _strip(state):
-    return {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
+    return {k[len('module.') :] if k.startswith('module.') else k: v for k, v in state.items()}
 
 
 def read_checkpoint(checkpoint):
@@ -50,8 +55,9 @@ def read_checkpoint(checkpoint):
     if 'body' in state and all(isinstance(v, dict) for v in state.values()):
         unknown = sorted(set(state) - {'body', 'head', 'cls'})
         if unknown:
-            raise ConversionError(f'a snapshot with parts {sorted(state)}; expected IABN\'s '
-                                  "{'body', 'head', 'cls'}")
+            raise ConversionError(
+                f"a snapshot with parts {sorted(state)}; expected IABN's {{'body', 'head', 'cls'}}"
+            )
         return {k: _strip(v) for k, v in state.items()}, True
     return {'body': _strip(state)}, False
 
@@ -59,13 +65,17 @@ def read_checkpoint(checkpoint):
 def detect_format(state):
     keys = set(state)
     if any(k.startswith('mod1.conv1') for k in keys):
-        return 'nv' if any(re.search(r'\.bn\d\.0\.', k) or k.startswith('bn_out.0.')
-                           for k in keys) else 'iabn'
+        return (
+            'nv'
+            if any(re.search(r'\.bn\d\.0\.', k) or k.startswith('bn_out.0.') for k in keys)
+            else 'iabn'
+        )
     if 'conv1a.weight' in keys and any(k.startswith('b2.') for k in keys):
         return 'psa'
     raise ConversionError(
         'not an IABN / NV / PSA WiderResNet checkpoint: expected mod1.conv1.* (IABN, NV) '
-        f'or conv1a.weight + b2.* (PSA); found e.g. {sorted(keys)[:5]}')
+        f'or conv1a.weight + b2.* (PSA); found e.g. {sorted(keys)[:5]}'
+    )
 
 
 def identify(parts, snapshot, fmt=None, arch=None):
@@ -82,20 +92,27 @@ def identify(parts, snapshot, fmt=None, arch=None):
     if fmt == 'nv' and any(NV_SEGMENTER.match(k) for k in body):
         raise ConversionError(
             'this is an NV segmentation checkpoint (DeepWV3Plus: aspp / bot_fine / bot_aspp / '
-            'final): its head is not mmseg\'s DeepLabV3+ (plain 3x3 convs, a 1x1 low-level '
+            "final): its head is not mmseg's DeepLabV3+ (plain 3x3 convs, a 1x1 low-level "
             'projection without BN, ASPP on B7 before bn_out, which it lacks), so it converts '
-            'into no mmwrn config. Convert NV\'s ImageNet file wider_resnet38.pth.tar instead.')
+            "into no mmwrn config. Convert NV's ImageNet file wider_resnet38.pth.tar instead."
+        )
     if arch is not None and arch not in ARCHS[fmt]:
-        raise ConversionError(f'--arch {arch} is not a network the {fmt} format holds; '
-                              f'valid: {ARCHS[fmt]}')
+        raise ConversionError(
+            f'--arch {arch} is not a network the {fmt} format holds; valid: {ARCHS[fmt]}'
+        )
     if fmt == 'iabn':
-        known = 'a2' if snapshot else 'a' if any(k.startswith('classifier.') for k in body) \
-            else None
+        known = (
+            'a2' if snapshot else 'a' if any(k.startswith('classifier.') for k in body) else None
+        )
         if known and arch and arch != known:
             raise ConversionError(
                 f'--arch {arch} contradicts the file: '
-                + ('an IABN Vistas snapshot {body, head, cls} is WiderResNetA2 (a2)' if snapshot
-                   else 'an IABN file with the ImageNet classifier is wider_resnet38 (Model A)'))
+                + (
+                    'an IABN Vistas snapshot {body, head, cls} is WiderResNetA2 (a2)'
+                    if snapshot
+                    else 'an IABN file with the ImageNet classifier is wider_resnet38 (Model A)'
+                )
+            )
         arch = known or arch
         if arch is None:
             raise ConversionError(
@@ -103,7 +120,8 @@ def identify(parts, snapshot, fmt=None, arch=None):
                 '(wider_resnet38) and A2 (wider_resnet38_a2) have the same parameters, so the '
                 'file cannot tell which it is. Give --arch a (max-pools before B2-B6) or '
                 '--arch a2 (max-pools before B2-B3, strided B4-B6), as the network it was '
-                'saved from.')
+                'saved from.'
+            )
     else:
         arch = ARCHS[fmt][0]
     return fmt, f'{fmt}-{arch}'
@@ -162,8 +180,10 @@ def convert_iabn_head(head, cls):
 
     def take(name):
         if name not in head:
-            raise ConversionError(f'the snapshot\'s head has no {name}: not IABN\'s DeeplabV3 '
-                                  f'(found e.g. {sorted(head)[:5]})')
+            raise ConversionError(
+                f"the snapshot's head has no {name}: not IABN's DeeplabV3 "
+                f'(found e.g. {sorted(head)[:5]})'
+            )
         used.add(name)
         return head[name]
 
@@ -172,8 +192,9 @@ def convert_iabn_head(head, cls):
     for i in range(n_maps):
         state[f'decode_head.aspp_modules.{i}.conv.weight'] = take(f'map_convs.{i}.weight')
         for p in BN_PARAMS:
-            state[f'decode_head.aspp_modules.{i}.bn.{p}'] = \
-                take(f'map_bn.{p}')[i * hidden:(i + 1) * hidden]
+            state[f'decode_head.aspp_modules.{i}.bn.{p}'] = take(f'map_bn.{p}')[
+                i * hidden : (i + 1) * hidden
+            ]
     state['decode_head.image_pool.1.conv.weight'] = take('global_pooling_conv.weight')
     for p in BN_PARAMS:
         state[f'decode_head.image_pool.1.bn.{p}'] = take(f'global_pooling_bn.{p}')
@@ -222,12 +243,14 @@ def convert_port(parts, fmt):
     if fmt == 'psa' and unused:
         raise ConversionError(
             f'this PSA checkpoint has {len(unused)} tensors of layers the converter does not '
-            'know (PSA\'s resnet38d + resnet38_cls fc8 are converted; anything else would be '
-            'dropped silently, so nothing is written): ' + ', '.join(sorted(unused)))
+            "know (PSA's resnet38d + resnet38_cls fc8 are converted; anything else would be "
+            'dropped silently, so nothing is written): ' + ', '.join(sorted(unused))
+        )
     if 'head' in parts:
         head, head_unused = convert_iabn_head(
             {k: v.float() for k, v in parts['head'].items()},
-            {k: v.float() for k, v in parts.get('cls', {}).items()})
+            {k: v.float() for k, v in parts.get('cls', {}).items()},
+        )
         converted.update(head)
         unused += head_unused
     return converted, unused

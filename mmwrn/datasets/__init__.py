@@ -1,5 +1,6 @@
 """Datasets and transforms of the weakly-supervised segmentation workflow,
 registered in mmpretrain."""
+
 from .voc_cls import (
     VOC_CLASSES,
     RandomResizeLong,
@@ -9,5 +10,11 @@ from .voc_cls import (
     read_image_list,
 )
 
-__all__ = ['VOCClsDataset', 'RandomResizeLong', 'VOC_CLASSES', 'WSSSDataError', 'load_labels',
-           'read_image_list']
+__all__ = [
+    'VOCClsDataset',
+    'RandomResizeLong',
+    'VOC_CLASSES',
+    'WSSSDataError',
+    'load_labels',
+    'read_image_list',
+]

@@ -1,6 +1,7 @@
 """PASCAL VOC image-level labels as weakly-supervised segmentation uses them
 (PSA ``voc12/make_cls_labels.py``: the classes present in an image's
 segmentation mask), and PSA's training resize."""
+
 import os.path as osp
 
 import mmcv
@@ -10,9 +11,28 @@ from mmpretrain.datasets import MultiLabelDataset
 from mmpretrain.registry import DATASETS, TRANSFORMS
 from PIL import Image
 
-VOC_CLASSES = ('aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car', 'cat', 'chair',
-               'cow', 'diningtable', 'dog', 'horse', 'motorbike', 'person', 'pottedplant',
-               'sheep', 'sofa', 'train', 'tvmonitor')
+VOC_CLASSES = (
+    'aeroplane',
+    'bicycle',
+    'bird',
+    'boat',
+    'bottle',
+    'bus',
+    'car',
+    'cat',
+    'chair',
+    'cow',
+    'diningtable',
+    'dog',
+    'horse',
+    'motorbike',
+    'person',
+    'pottedplant',
+    'sheep',
+    'sofa',
+    'train',
+    'tvmonitor',
+)
 NUM_VOC_CLASSES = len(VOC_CLASSES)
 # PSA's mask folders, the SBD aug masks first (train_aug = train + aug)
 MASK_DIRS = ('SegmentationClassAug', 'SegmentationClass')
@@ -46,13 +66,16 @@ def labels_from_mask(path, num_classes=NUM_VOC_CLASSES):
     values = values[(values != 0) & (values != 255)]
     bad = values[values > num_classes]
     if bad.size:
-        raise WSSSDataError(f'{path}: label values {bad.tolist()} outside the {num_classes} '
-                            f'classes (1..{num_classes}; 0 background, 255 ignored)')
+        raise WSSSDataError(
+            f'{path}: label values {bad.tolist()} outside the {num_classes} '
+            f'classes (1..{num_classes}; 0 background, 255 ignored)'
+        )
     return (values - 1).astype(int).tolist()
 
 
-def load_labels(data_root, names, label_file=None, num_classes=NUM_VOC_CLASSES,
-                mask_dirs=MASK_DIRS):
+def load_labels(
+    data_root, names, label_file=None, num_classes=NUM_VOC_CLASSES, mask_dirs=MASK_DIRS
+):
     """``{name: [0-based classes]}`` from PSA's ``cls_labels.npy`` (``{name:
     20-d 0/1 vector}``) or from the images' masks; every problem is raised
     at once, naming the images."""
@@ -65,12 +88,14 @@ def load_labels(data_root, names, label_file=None, num_classes=NUM_VOC_CLASSES,
                 continue
             vec = np.asarray(table[name]).reshape(-1)
             if vec.size != num_classes:
-                raise WSSSDataError(f'{label_file}: {name} has {vec.size} labels, expected '
-                                    f'{num_classes}')
+                raise WSSSDataError(
+                    f'{label_file}: {name} has {vec.size} labels, expected {num_classes}'
+                )
             labels[name] = np.nonzero(vec > 1e-5)[0].tolist()
         if missing:
-            raise WSSSDataError(f'{label_file} has no labels for {len(missing)} images: '
-                                f'{missing[:5]}')
+            raise WSSSDataError(
+                f'{label_file} has no labels for {len(missing)} images: {missing[:5]}'
+            )
         return labels
     for name in names:
         path = find_mask(data_root, name, mask_dirs)
@@ -79,17 +104,21 @@ def load_labels(data_root, names, label_file=None, num_classes=NUM_VOC_CLASSES,
         else:
             labels[name] = labels_from_mask(path, num_classes)
     if missing:
-        raise WSSSDataError(f'no mask in {"/".join(mask_dirs)} under {data_root} for '
-                            f'{len(missing)} images (image-level labels come from them): '
-                            f'{missing[:5]}')
+        raise WSSSDataError(
+            f'no mask in {"/".join(mask_dirs)} under {data_root} for '
+            f'{len(missing)} images (image-level labels come from them): '
+            f'{missing[:5]}'
+        )
     return labels
 
 
 def check_images(data_root, names, img_dir='JPEGImages', suffix='.jpg'):
     missing = [n for n in names if not osp.isfile(osp.join(data_root, img_dir, n + suffix))]
     if missing:
-        raise WSSSDataError(f'{len(missing)} images of the list are missing from '
-                            f'{osp.join(data_root, img_dir)}: {missing[:5]}')
+        raise WSSSDataError(
+            f'{len(missing)} images of the list are missing from '
+            f'{osp.join(data_root, img_dir)}: {missing[:5]}'
+        )
 
 
 @DATASETS.register_module()
@@ -106,6 +135,7 @@ class VOCClsDataset(MultiLabelDataset):
             given as a sequence (train + aug).
         label_file (str, optional): PSA's ``cls_labels.npy``. Default: None.
     """
+
     METAINFO = dict(classes=VOC_CLASSES)
 
     def __init__(self, data_root, ann_file, label_file=None, **kwargs):
@@ -119,8 +149,13 @@ class VOCClsDataset(MultiLabelDataset):
             names += read_image_list(osp.join(self.data_root, lst))
         check_images(self.data_root, names)
         labels = load_labels(self.data_root, names, self.label_file, NUM_VOC_CLASSES)
-        return [dict(img_path=osp.join(self.data_root, 'JPEGImages', n + '.jpg'),
-                     gt_label=np.array(labels[n], dtype=np.int64)) for n in names]
+        return [
+            dict(
+                img_path=osp.join(self.data_root, 'JPEGImages', n + '.jpg'),
+                gt_label=np.array(labels[n], dtype=np.int64),
+            )
+            for n in names
+        ]
 
 
 @TRANSFORMS.register_module()
@@ -139,8 +174,9 @@ class RandomResizeLong(BaseTransform):
         target = np.random.randint(self.min_long, self.max_long + 1)
         scale = target / max(h, w)
         size = (int(round(w * scale)), int(round(h * scale)))
-        results['img'] = mmcv.imresize(img, size, interpolation=self.interpolation,
-                                       backend=self.backend)
+        results['img'] = mmcv.imresize(
+            img, size, interpolation=self.interpolation, backend=self.backend
+        )
         results['img_shape'] = results['img'].shape[:2]
         return results
 

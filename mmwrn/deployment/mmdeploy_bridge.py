@@ -7,6 +7,7 @@ mmdeploy inside :func:`~mmwrn.deployment.onnx_export.torchscript_exporter`,
 which gives that call ``dynamo=False`` in this process only; mmdeploy's files
 are not changed.
 """
+
 import os
 import os.path as osp
 import shutil
@@ -20,8 +21,10 @@ from mmwrn.utils.outputs import OutputError, check_output
 
 # mmdeploy's wheel pins protobuf<=3.20.2, which onnx >= 1.15 cannot use; its Python
 # APIs import with the newer protobuf. What it needs besides the OpenMMLab stack:
-MMDEPLOY_INSTALL = ('pip install --no-deps mmdeploy==1.3.1 && '
-                    'pip install aenum multiprocess dill terminaltables prettytable')
+MMDEPLOY_INSTALL = (
+    'pip install --no-deps mmdeploy==1.3.1 && '
+    'pip install aenum multiprocess dill terminaltables prettytable'
+)
 TASKS = {'mmseg': 'segmentation', 'mmpretrain': 'classification'}
 
 
@@ -33,7 +36,8 @@ def import_mmdeploy():
         raise ox.ExportError(
             f'mmdeploy is not importable ({e}). Install it without its protobuf<=3.20.2 pin: '
             f'`{MMDEPLOY_INSTALL}`; or export without mmdeploy: '
-            'tools/deployment/pytorch2onnx.py (docs/en/user_guides/deployment.md)') from None
+            'tools/deployment/pytorch2onnx.py (docs/en/user_guides/deployment.md)'
+        ) from None
     return apis
 
 
@@ -45,14 +49,18 @@ def load_deploy_config(deploy_cfg):
     name = cfg.filename or 'the deploy config'
     for key in ('onnx_config', 'codebase_config', 'backend_config'):
         if not isinstance(cfg.get(key), dict):
-            raise ox.ExportError(f'{name} has no {key}: not an mmdeploy deploy config '
-                                 '(configs/deploy/ has mmwrn\'s)')
+            raise ox.ExportError(
+                f"{name} has no {key}: not an mmdeploy deploy config (configs/deploy/ has mmwrn's)"
+            )
     if cfg.backend_config.get('type') != 'onnxruntime':
-        raise ox.ExportError(f'{name}: backend {cfg.backend_config.get("type")!r}; '
-                             'tools/deployment/deploy.py converts for onnxruntime only')
+        raise ox.ExportError(
+            f'{name}: backend {cfg.backend_config.get("type")!r}; '
+            'tools/deployment/deploy.py converts for onnxruntime only'
+        )
     if cfg.codebase_config.get('type') not in TASKS:
-        raise ox.ExportError(f'{name}: codebase {cfg.codebase_config.get("type")!r}; '
-                             f'mmwrn deploys {sorted(TASKS)}')
+        raise ox.ExportError(
+            f'{name}: codebase {cfg.codebase_config.get("type")!r}; mmwrn deploys {sorted(TASKS)}'
+        )
     return cfg
 
 
@@ -63,8 +71,9 @@ def input_size(deploy_cfg, default=(512, 512)):
     return (shape[1], shape[0]) if shape else tuple(default)
 
 
-def convert(deploy_cfg, model_cfg, work_dir, checkpoint=None, img=None, device='cpu',
-            dump_info=False):
+def convert(
+    deploy_cfg, model_cfg, work_dir, checkpoint=None, img=None, device='cpu', dump_info=False
+):
     """Convert ``model_cfg`` (+ ``checkpoint``) with mmdeploy's ``torch2onnx``
     into ``work_dir/<onnx_config.save_file>``, forcing the TorchScript
     exporter; ``img`` (a path or an HxWx3 uint8 BGR array) is mmdeploy's
@@ -76,8 +85,12 @@ def convert(deploy_cfg, model_cfg, work_dir, checkpoint=None, img=None, device='
     deploy = load_deploy_config(deploy_cfg)
     save_file = deploy.onnx_config.get('save_file', 'end2end.onnx')
     out = osp.join(work_dir, save_file)
-    inputs = [deploy.filename, model_cfg if isinstance(model_cfg, str) else None, checkpoint,
-              img if isinstance(img, str) else None]
+    inputs = [
+        deploy.filename,
+        model_cfg if isinstance(model_cfg, str) else None,
+        checkpoint,
+        img if isinstance(img, str) else None,
+    ]
     check_output(out, inputs, what='ONNX file')
     if img is None:
         h, w = input_size(deploy)
@@ -96,22 +109,24 @@ def convert(deploy_cfg, model_cfg, work_dir, checkpoint=None, img=None, device='
         shutil.rmtree(tmp, ignore_errors=True)
     if dump_info:
         from mmdeploy.backend.sdk.export_info import export2SDK
+
         export2SDK(deploy, model_cfg, work_dir, pth=checkpoint, device=device)
     return out
 
 
-def verify(onnx_file, deploy_cfg, model_cfg, checkpoint=None, batches=(1, )):
+def verify(onnx_file, deploy_cfg, model_cfg, checkpoint=None, batches=(1,)):
     """``[(batch, max abs diff, max |PyTorch|)]`` of ONNX Runtime on
     ``onnx_file`` against mmseg's / mmpretrain's own inference, on random
     images of the size the file fixes (a classifier's: the model config's test
     crop), else the deploy config's, else 512x512. A segmentation config must
     keep the logits (``codebase_config.with_argmax=False``)."""
     deploy = load_deploy_config(deploy_cfg)
-    if deploy.codebase_config.type == 'mmseg' and \
-            deploy.codebase_config.get('with_argmax', True):
-        raise ox.ExportError('the graph ends in argmax (codebase_config.with_argmax=True): '
-                             'there are no scores to compare; check a with_argmax=False '
-                             'config (configs/deploy/segmentation_*)')
+    if deploy.codebase_config.type == 'mmseg' and deploy.codebase_config.get('with_argmax', True):
+        raise ox.ExportError(
+            'the graph ends in argmax (codebase_config.with_argmax=True): '
+            'there are no scores to compare; check a with_argmax=False '
+            'config (configs/deploy/segmentation_*)'
+        )
     model, task, _ = ox.build_model(model_cfg, checkpoint)
     info = ox.preprocess_info(model)
     size = ox.onnx_input_size(onnx_file, input_size(deploy))

@@ -14,6 +14,7 @@ converted to the model's channel order and normalised with its mean and std
 The export always uses torch's TorchScript-based exporter (``dynamo=False``
 where torch has the argument: torch >= 2.9 defaults to the dynamo exporter).
 """
+
 import inspect
 import io
 import logging
@@ -49,9 +50,11 @@ def require(module, purpose):
     try:
         return __import__(module)
     except ImportError as e:
-        raise ExportError(f'{purpose} needs the {module!r} package ({e}); install it with '
-                          f'`pip install "onnx>=1.15" "onnxruntime>=1.16"` '
-                          '(requirements/tests.txt)') from None
+        raise ExportError(
+            f'{purpose} needs the {module!r} package ({e}); install it with '
+            f'`pip install "onnx>=1.15" "onnxruntime>=1.16"` '
+            '(requirements/tests.txt)'
+        ) from None
 
 
 def config_task(cfg):
@@ -66,7 +69,8 @@ def config_task(cfg):
     raise ExportError(
         f'{cfg.filename}: the ONNX export takes an mmseg EncoderDecoder or an mmpretrain '
         f'ImageClassifier; this config has default_scope {scope!r} and model type '
-        f'{model_type!r}')
+        f'{model_type!r}'
+    )
 
 
 def default_shape(cfg, task):
@@ -104,18 +108,26 @@ def build_model(config, checkpoint=None, cfg_options=None, allow_partial=False):
     with DefaultScope.overwrite_default_scope(scope):
         model = registry.build(cfg.model)
     if checkpoint is None:
-        print_log('no checkpoint: the model keeps its RANDOM initialisation; the ONNX file '
-                  'is only good for testing the export and the runtime, not for predictions',
-                  'current', level=logging.WARNING)
+        print_log(
+            'no checkpoint: the model keeps its RANDOM initialisation; the ONNX file '
+            'is only good for testing the export and the runtime, not for predictions',
+            'current',
+            level=logging.WARNING,
+        )
     else:
         state = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
-        check_checkpoint_fits(model, state, checkpoint, allow_partial,
-                              flag='--allow-partial-checkpoint')
+        check_checkpoint_fits(
+            model, state, checkpoint, allow_partial, flag='--allow-partial-checkpoint'
+        )
         load_state_dict(model, state.get('state_dict', state))
     if task == 'segmentation' and cfg.model.get('test_cfg', {}).get('mode', 'whole') != 'whole':
-        print_log(f'the config tests with mode={cfg.model.test_cfg.mode!r}; the ONNX graph '
-                  'is whole-image inference at the exported size (windows are the caller\'s '
-                  'job)', 'current', level=logging.WARNING)
+        print_log(
+            f'the config tests with mode={cfg.model.test_cfg.mode!r}; the ONNX graph '
+            "is whole-image inference at the exported size (windows are the caller's "
+            'job)',
+            'current',
+            level=logging.WARNING,
+        )
     return model.eval(), task, cfg
 
 
@@ -165,14 +177,17 @@ class ClassifierScores(nn.Module):
     def __init__(self, classifier):
         super().__init__()
         from mmpretrain.models.heads import ClsHead, MultiLabelClsHead
+
         head = classifier.head
         if isinstance(head, MultiLabelClsHead):
             self.activation = 'sigmoid'
         elif isinstance(head, ClsHead):
             self.activation = 'softmax'
         else:
-            raise ExportError(f'{type(head).__name__}: the ONNX export knows the scores of '
-                              'mmpretrain ClsHead and MultiLabelClsHead subclasses only')
+            raise ExportError(
+                f'{type(head).__name__}: the ONNX export knows the scores of '
+                'mmpretrain ClsHead and MultiLabelClsHead subclasses only'
+            )
         self.classifier = classifier
 
     def forward(self, inputs):
@@ -217,14 +232,15 @@ def torchscript_exporter():
         torch.onnx.export = original
 
 
-def export_onnx_bytes(module, example, opset=DEFAULT_OPSET, dynamic_batch=False,
-                      output='output'):
+def export_onnx_bytes(module, example, opset=DEFAULT_OPSET, dynamic_batch=False, output='output'):
     """Serialised ONNX model of ``module`` traced on ``example`` (TorchScript
     exporter, input ``input``, output ``output``; dimension 0 of both named
     ``batch`` and left free when ``dynamic_batch``)."""
     if opset < MIN_OPSET:
-        raise ExportError(f'opset {opset} is too old: the export needs opset >= {MIN_OPSET} '
-                          f'(default {DEFAULT_OPSET})')
+        raise ExportError(
+            f'opset {opset} is too old: the export needs opset >= {MIN_OPSET} '
+            f'(default {DEFAULT_OPSET})'
+        )
     dynamic_axes = {'input': {0: 'batch'}, output: {0: 'batch'}} if dynamic_batch else None
     buffer = io.BytesIO()
     kwargs = dict(dynamo=False) if HAS_DYNAMO_ARG else {}
@@ -233,9 +249,17 @@ def export_onnx_bytes(module, example, opset=DEFAULT_OPSET, dynamic_batch=False,
         # torch >= 2.9's notice that it is deprecated
         warnings.simplefilter('ignore')
         try:
-            torch.onnx.export(module, (example, ), buffer, input_names=['input'],
-                              output_names=[output], opset_version=opset,
-                              dynamic_axes=dynamic_axes, do_constant_folding=True, **kwargs)
+            torch.onnx.export(
+                module,
+                (example,),
+                buffer,
+                input_names=['input'],
+                output_names=[output],
+                opset_version=opset,
+                dynamic_axes=dynamic_axes,
+                do_constant_folding=True,
+                **kwargs,
+            )
         except (ValueError, RuntimeError) as e:
             if 'opset' in str(e).lower():
                 raise ExportError(f'opset {opset}: {e}') from None
@@ -283,9 +307,12 @@ def reference_output(model, task, inputs):
     with torch.no_grad():
         if task == 'segmentation':
             from mmseg.structures import SegDataSample
+
             size = tuple(x.shape[2:])
-            samples = [SegDataSample(metainfo=dict(img_shape=size, ori_shape=size,
-                                                   pad_shape=size)) for _ in x]
+            samples = [
+                SegDataSample(metainfo=dict(img_shape=size, ori_shape=size, pad_shape=size))
+                for _ in x
+            ]
             results = model.predict(x, samples)
             return torch.stack([r.seg_logits.data for r in results]).numpy()
         results = model.predict(x)

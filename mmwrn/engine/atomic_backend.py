@@ -9,6 +9,7 @@ public ``register_backend``): it writes a temporary file in the same directory,
 flushes it to disk and renames it over the target (``os.replace``), so the
 target always holds either its old or its complete new content.
 """
+
 import os
 import os.path as osp
 import secrets

@@ -1,6 +1,7 @@
 """What tools/train.py does for exact, preemptible training runs: add the
 hooks to a config, find the checkpoint ``--resume`` continues from, requeue
 a Slurm job stopped before its time limit."""
+
 import glob
 import logging
 import os
@@ -44,16 +45,21 @@ def find_resume_checkpoint(work_dir):
         named = f.read().strip()
     if named and ('://' in named or osp.isfile(named)):
         return named
-    candidates = [p for p in glob.glob(osp.join(work_dir, '*.pth'))
-                  if not osp.basename(p).startswith('best_')]
+    candidates = [
+        p for p in glob.glob(osp.join(work_dir, '*.pth')) if not osp.basename(p).startswith('best_')
+    ]
     if not candidates:
         raise FileNotFoundError(
             f'{pointer} names {named!r}, which does not exist, and {work_dir} has no '
-            'other checkpoint: start without --resume or pass a checkpoint file')
+            'other checkpoint: start without --resume or pass a checkpoint file'
+        )
     newest = max(candidates, key=osp.getmtime)
-    print_log(f'{pointer} names {named!r}, which does not exist: resuming from the '
-              f'newest checkpoint in the work dir, {newest}', logger='current',
-              level=logging.WARNING)
+    print_log(
+        f'{pointer} names {named!r}, which does not exist: resuming from the '
+        f'newest checkpoint in the work dir, {newest}',
+        logger='current',
+        level=logging.WARNING,
+    )
     return newest
 
 
@@ -78,34 +84,45 @@ def requeue_slurm_job(stopped):
     if not job:
         if stopped.signal == signal.SIGTERM:
             return True
-        print_log('--requeue: SLURM_JOB_ID is not set (not a Slurm job): not requeued',
-                  logger='current', level=logging.ERROR)
+        print_log(
+            '--requeue: SLURM_JOB_ID is not set (not a Slurm job): not requeued',
+            logger='current',
+            level=logging.ERROR,
+        )
         return False
     try:
         if stopped.signal == signal.SIGTERM:
             state = _job_state(job)
             if state != 'RUNNING':
-                print_log(f'--requeue: SIGTERM and Slurm job {job} is {state}: left to Slurm',
-                          logger='current')
+                print_log(
+                    f'--requeue: SIGTERM and Slurm job {job} is {state}: left to Slurm',
+                    logger='current',
+                )
                 return True
         out = subprocess.run(['scontrol', 'requeue', job], capture_output=True, text=True)
     except FileNotFoundError:
-        print_log('--requeue: scontrol is not on PATH: not requeued', logger='current',
-                  level=logging.ERROR)
+        print_log(
+            '--requeue: scontrol is not on PATH: not requeued',
+            logger='current',
+            level=logging.ERROR,
+        )
         return False
     if out.returncode:
-        print_log(f'--requeue: `scontrol requeue {job}` failed ({out.returncode}): '
-                  f'{out.stderr.strip()}', logger='current', level=logging.ERROR)
+        print_log(
+            f'--requeue: `scontrol requeue {job}` failed ({out.returncode}): {out.stderr.strip()}',
+            logger='current',
+            level=logging.ERROR,
+        )
         return False
-    print_log(f'requeued Slurm job {job}; it resumes from {stopped.checkpoint}',
-              logger='current')
+    print_log(f'requeued Slurm job {job}; it resumes from {stopped.checkpoint}', logger='current')
     return True
 
 
 def _job_state(job):
     """The JobState ``scontrol show job`` reports (e.g. RUNNING, REQUEUED,
     CANCELLED), '' when it cannot be read."""
-    out = subprocess.run(['scontrol', 'show', 'job', '-o', job], capture_output=True,
-                         text=True).stdout
+    out = subprocess.run(
+        ['scontrol', 'show', 'job', '-o', job], capture_output=True, text=True
+    ).stdout
     states = [kv.split('=', 1)[1] for kv in out.split() if kv.startswith('JobState=')]
     return states[0] if states else ''

@@ -2,6 +2,7 @@
 segmentation masks, over a sweep of thresholds: the number weakly-supervised
 segmentation papers report (PSA ``infer_cls.py`` with ``--out_cam_pred``,
 threshold 0.2; SEAM's evaluation sweeps 0.00-0.59)."""
+
 from typing import Optional, Sequence
 
 import numpy as np
@@ -18,8 +19,9 @@ def cam_argmax(cams, labels, shape=None):
     labels has score -inf (all background)."""
     cams, labels = np.asarray(cams), np.asarray(labels, dtype=np.int64)
     if len(labels) == 0:
-        return np.full(shape or cams.shape[1:], -np.inf, np.float32), \
-            np.zeros(shape or cams.shape[1:], np.int64)
+        return np.full(shape or cams.shape[1:], -np.inf, np.float32), np.zeros(
+            shape or cams.shape[1:], np.int64
+        )
     if cams.shape[0] != len(labels):
         raise ValueError(f'{cams.shape[0]} CAMs for {len(labels)} labels')
     return cams.max(0), labels[cams.argmax(0)] + 1
@@ -32,8 +34,7 @@ def cams_to_label(cams, labels, threshold):
     return np.where(score > threshold, cls, 0)
 
 
-def confusions(cams, labels, gt, thresholds=DEFAULT_THRESHOLDS, num_classes=21,
-               ignore_index=255):
+def confusions(cams, labels, gt, thresholds=DEFAULT_THRESHOLDS, num_classes=21, ignore_index=255):
     """``(T, num_classes, num_classes)`` confusion matrices (rows: truth) of
     one image's CAM predictions at each background threshold."""
     gt = np.asarray(gt)
@@ -42,14 +43,17 @@ def confusions(cams, labels, gt, thresholds=DEFAULT_THRESHOLDS, num_classes=21,
         raise ValueError(f'CAMs of size {score.shape} for a mask of size {gt.shape}')
     valid = gt != ignore_index
     if (gt[valid] >= num_classes).any():
-        raise ValueError(f'mask values {np.unique(gt[valid][gt[valid] >= num_classes])} '
-                         f'outside the {num_classes} classes')
+        raise ValueError(
+            f'mask values {np.unique(gt[valid][gt[valid] >= num_classes])} '
+            f'outside the {num_classes} classes'
+        )
     truth, score, cls = gt[valid].astype(np.int64) * num_classes, score[valid], cls[valid]
     out = np.empty((len(thresholds), num_classes, num_classes), np.int64)
     for i, t in enumerate(thresholds):
         pred = np.where(score > t, cls, 0)
         out[i] = np.bincount(truth + pred, minlength=num_classes**2).reshape(
-            num_classes, num_classes)
+            num_classes, num_classes
+        )
     return out
 
 
@@ -79,14 +83,17 @@ class CAMMIoUMetric(BaseMetric):
         num_classes (int): classes with background (VOC: 21). Default: 21.
         ignore_index (int): mask value left out. Default: 255.
     """
+
     default_prefix = 'cam'
 
-    def __init__(self,
-                 thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
-                 num_classes: int = 21,
-                 ignore_index: int = 255,
-                 collect_device: str = 'cpu',
-                 prefix: Optional[str] = None):
+    def __init__(
+        self,
+        thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
+        num_classes: int = 21,
+        ignore_index: int = 255,
+        collect_device: str = 'cpu',
+        prefix: Optional[str] = None,
+    ):
         super().__init__(collect_device=collect_device, prefix=prefix)
         if not thresholds:
             raise ValueError('no thresholds to evaluate')
@@ -98,9 +105,16 @@ class CAMMIoUMetric(BaseMetric):
         for sample in data_samples:
             gt = sample['gt_sem_seg']
             gt = gt.numpy() if hasattr(gt, 'numpy') else np.asarray(gt)
-            self.results.append(confusions(
-                sample['cams'], sample['cam_labels'], gt.reshape(gt.shape[-2:]),
-                self.thresholds, self.num_classes, self.ignore_index))
+            self.results.append(
+                confusions(
+                    sample['cams'],
+                    sample['cam_labels'],
+                    gt.reshape(gt.shape[-2:]),
+                    self.thresholds,
+                    self.num_classes,
+                    self.ignore_index,
+                )
+            )
 
     def compute_metrics(self, results: list) -> dict:
         total = np.sum(results, axis=0)

@@ -5,6 +5,10 @@ from .losses import BootstrappedCrossEntropyLoss
 from .utils import PreActResidualUnit
 
 __all__ = [
-    'WiderResNet', 'WideResNet_CIFAR', 'TwoConvHead', 'CAMClsHead',
-    'BootstrappedCrossEntropyLoss', 'PreActResidualUnit'
+    'WiderResNet',
+    'WideResNet_CIFAR',
+    'TwoConvHead',
+    'CAMClsHead',
+    'BootstrappedCrossEntropyLoss',
+    'PreActResidualUnit',
 ]

@@ -1,5 +1,6 @@
 """Parameter and multiply-add counts, computed on the meta device (no memory,
 no arithmetic), so that the 100M-parameter presets count in milliseconds."""
+
 import torch
 import torch.nn as nn
 
@@ -23,8 +24,11 @@ def count_macs(model, input_shape, forward=None):
             total[0] += output.numel() * module.in_features
 
     model = model.to('meta')
-    handles = [m.register_forward_hook(hook) for m in model.modules()
-               if isinstance(m, (nn.Conv2d, nn.Linear))]
+    handles = [
+        m.register_forward_hook(hook)
+        for m in model.modules()
+        if isinstance(m, (nn.Conv2d, nn.Linear))
+    ]
     try:
         with torch.no_grad():
             x = torch.empty(*input_shape, device='meta')

@@ -1,6 +1,7 @@
 """Files the command-line tools write: never one of their inputs, always
 replaced atomically (a temporary file in the target folder, then a rename), and
 a failure names the path and the reason."""
+
 import io
 import os.path as osp
 
@@ -27,8 +28,10 @@ def check_output(out, inputs, what='output'):
     None entries are skipped), so that a tool never overwrites its input."""
     for path in inputs:
         if path is not None and same_file(out, path):
-            raise OutputError(f'the {what} {out} is the input {path}: refusing to overwrite '
-                              'an input; give another output path')
+            raise OutputError(
+                f'the {what} {out} is the input {path}: refusing to overwrite '
+                'an input; give another output path'
+            )
     if osp.isdir(out):
         raise OutputError(f'the {what} {out} is a directory; give a file path')
 
@@ -48,6 +51,7 @@ def save_torch(obj, out, inputs=()):
     """``torch.save(obj, out)`` that refuses an ``out`` among ``inputs`` and
     replaces ``out`` atomically; returns the bytes written."""
     import torch
+
     check_output(out, inputs)
     buffer = io.BytesIO()
     torch.save(obj, buffer)

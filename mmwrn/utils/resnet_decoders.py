@@ -9,6 +9,7 @@ channels as ResNet-50/101 (256, 512, 1024, 2048). So mmseg's usual
 decoder consumes, are not built. ``python tools/analysis_tools/decoder_mapping.py``
 prints the mapping for every ResNet-based model of the installed mmseg.
 """
+
 import copy
 import glob
 import math
@@ -19,7 +20,7 @@ RESNET_TYPES = ('ResNet', 'ResNetV1c', 'ResNetV1d')
 # wrappers whose forward calls the ResNet's modules instead of its forward
 UNSUPPORTED = {
     'ICNet': "ICNet's backbone calls ResNet's stem, maxpool and layer1-4 directly, "
-             'not the backbone it builds',
+    'not the backbone it builds',
 }
 # ResNet stage s -> WiderResNet output index
 STAGE_OFFSET = 2
@@ -55,13 +56,16 @@ def wider_resnet_like(resnet, **kwargs):
     strides = tuple(resnet.get('strides', (1, 2, 2, 2)))
     output_stride = BLOCK_STRIDE * math.prod(strides)
     if STRIDES.get(output_stride) != strides:
-        raise ValueError(f'ResNet strides {strides} have no WiderResNet counterpart; '
-                         f'valid: {", ".join(map(str, STRIDES.values()))} (output stride '
-                         f'{", ".join(map(str, STRIDES))})')
+        raise ValueError(
+            f'ResNet strides {strides} have no WiderResNet counterpart; '
+            f'valid: {", ".join(map(str, STRIDES.values()))} (output stride '
+            f'{", ".join(map(str, STRIDES))})'
+        )
     cfg = dict(
         type='WiderResNet',
         output_stride=output_stride,
-        out_indices=tuple(s + STAGE_OFFSET for s in resnet.get('out_indices', (0, 1, 2, 3))))
+        out_indices=tuple(s + STAGE_OFFSET for s in resnet.get('out_indices', (0, 1, 2, 3))),
+    )
     for key in ('norm_cfg', 'norm_eval', 'with_cp'):
         if key in resnet:
             cfg[key] = copy.deepcopy(resnet[key])
@@ -77,6 +81,7 @@ def _feature_channels(backbone):
     import torch
 
     from mmwrn.models import WiderResNet
+
     args = {k: v for k, v in backbone.items() if k not in ('type', 'init_cfg', 'pretrained')}
     with torch.device('meta'):
         return WiderResNet(**args).out_channels
@@ -96,7 +101,7 @@ def _consumes(head, channels):
 def _heads(model):
     for key in ('decode_head', 'auxiliary_head'):
         heads = model.get(key)
-        for head in (heads if isinstance(heads, (list, tuple)) else [heads]):
+        for head in heads if isinstance(heads, (list, tuple)) else [heads]:
             if head:
                 yield head
 
@@ -112,12 +117,15 @@ def swap_in_wider_resnet(model, **kwargs):
     model = copy.deepcopy(model)
     backbone = model.get('backbone')
     if _type(backbone) in UNSUPPORTED:
-        raise NotImplementedError(f'{_type(backbone)} cannot take WiderResNet: '
-                                  f'{UNSUPPORTED[_type(backbone)]}')
+        raise NotImplementedError(
+            f'{_type(backbone)} cannot take WiderResNet: {UNSUPPORTED[_type(backbone)]}'
+        )
     found = find_resnet(model)
     if found is None:
-        raise ValueError(f'no {"/".join(RESNET_TYPES)} backbone in this model config '
-                         f'(backbone type {_type(backbone)!r})')
+        raise ValueError(
+            f'no {"/".join(RESNET_TYPES)} backbone in this model config '
+            f'(backbone type {_type(backbone)!r})'
+        )
     where, resnet = found
     wider = wider_resnet_like(resnet, **kwargs)
     channels = _feature_channels(wider)
@@ -146,7 +154,7 @@ def _rewire_neck(model, channels):
     start = neck.get('start_level', 0)
     end = neck.get('end_level', -1)
     end = len(channels) if end == -1 else end
-    passed = channels[start:end - 1]
+    passed = channels[start : end - 1]
     for head in _heads(model):
         index = head.get('in_index', -1) % (len(passed) + 1)
         if index < len(passed):
@@ -160,8 +168,9 @@ def _rewire_bisenetv1(model, channels):
     follows; its auxiliary outputs have ``context_channels[0]`` channels."""
     backbone = model['backbone']
     if _type(backbone) != 'BiSeNetV1':
-        raise NotImplementedError(f'{_type(backbone)} wraps a ResNet in a way mmwrn does '
-                                  'not know how to rewire')
+        raise NotImplementedError(
+            f'{_type(backbone)} wraps a ResNet in a way mmwrn does not know how to rewire'
+        )
     c16, c32 = channels[2], channels[3]
     c0 = backbone.get('context_channels', (128, 256, 512))[0]
     c0 = min(c0, c16 // 2)
@@ -179,6 +188,7 @@ def mmseg_resnet_models():
     whose backbone is (or wraps) a ResNet, ResNetV1c or ResNetV1d."""
     import mmseg
     from mmengine.config import Config
+
     root = osp.join(osp.dirname(mmseg.__file__), '.mim', 'configs', '_base_', 'models')
     found = {}
     for path in sorted(glob.glob(osp.join(root, '*.py'))):

@@ -1,6 +1,7 @@
 """Helpers for the classification tests: shrunk configs and CIFAR datasets that
 read the real binary batch format without mmpretrain's fixed md5 sums (which
 only the official archives match)."""
+
 import glob
 import os.path as osp
 
@@ -10,10 +11,12 @@ from mmpretrain.registry import DATASETS
 
 from tests.helpers.seg import ROOT, TINY_BACKBONE, walk_dicts
 
-CLS_CONFIGS = sorted(glob.glob(osp.join(ROOT, 'configs', 'wider_resnet_cls', '*.py')) +
-                     glob.glob(osp.join(ROOT, 'configs', 'wider_resnet_wsss', '*.py')) +
-                     glob.glob(osp.join(ROOT, 'configs', 'demo', 'cam_*.py')) +
-                     glob.glob(osp.join(ROOT, 'configs', 'wrn_cifar', '*.py')))
+CLS_CONFIGS = sorted(
+    glob.glob(osp.join(ROOT, 'configs', 'wider_resnet_cls', '*.py'))
+    + glob.glob(osp.join(ROOT, 'configs', 'wider_resnet_wsss', '*.py'))
+    + glob.glob(osp.join(ROOT, 'configs', 'demo', 'cam_*.py'))
+    + glob.glob(osp.join(ROOT, 'configs', 'wrn_cifar', '*.py'))
+)
 
 
 def _no_md5(entries):
@@ -50,8 +53,7 @@ def shrink_cls(cfg):
 def tiny_cls_train_config(path, data_root, work_dir, size):
     """A shipped classification config shrunk for a CPU run of tools/train.py."""
     cfg = shrink_cls(Config.fromfile(path))
-    cfg.custom_imports = dict(imports=['mmwrn', 'tests.helpers.cls'],
-                              allow_failed_imports=False)
+    cfg.custom_imports = dict(imports=['mmwrn', 'tests.helpers.cls'], allow_failed_imports=False)
 
     def fix(d):
         if 'data_root' in d:

@@ -7,6 +7,7 @@ converters run as the command-line tools run them.
 
     python -m tests.helpers.conversion_matrix     # prints the table
 """
+
 import copy
 import functools
 import glob
@@ -30,11 +31,12 @@ from tests.helpers.seg import ROOT, shrink
 
 TOL = 1e-5
 CONFIGS = sorted(
-    glob.glob(osp.join(ROOT, 'configs', 'wider_resnet_cls', '*.py')) +
-    glob.glob(osp.join(ROOT, 'configs', 'wider_resnet_seg', '*.py')) +
-    glob.glob(osp.join(ROOT, 'configs', 'wider_resnet_wsss', '*.py')) +
-    glob.glob(osp.join(ROOT, 'configs', 'wrn_cifar', '*.py')) +
-    glob.glob(osp.join(ROOT, 'configs', 'demo', '*.py')))
+    glob.glob(osp.join(ROOT, 'configs', 'wider_resnet_cls', '*.py'))
+    + glob.glob(osp.join(ROOT, 'configs', 'wider_resnet_seg', '*.py'))
+    + glob.glob(osp.join(ROOT, 'configs', 'wider_resnet_wsss', '*.py'))
+    + glob.glob(osp.join(ROOT, 'configs', 'wrn_cifar', '*.py'))
+    + glob.glob(osp.join(ROOT, 'configs', 'demo', '*.py'))
+)
 TINY_CLS_HEAD = R.CHANNELS[-1][-1]
 INPUT = 64
 
@@ -54,8 +56,9 @@ def run_cli(tool, args, cwd, subprocess=False):
     and exit status alike, without the interpreter start). Returns
     ``returncode``, ``stdout``, ``stderr``."""
     if subprocess:
-        return sp.run([sys.executable, tool, *map(str, args)], cwd=cwd, capture_output=True,
-                      text=True)
+        return sp.run(
+            [sys.executable, tool, *map(str, args)], cwd=cwd, capture_output=True, text=True
+        )
     out, err, code = io.StringIO(), io.StringIO(), 0
     argv, here = sys.argv, os.getcwd()
     sys.argv = [tool, *map(str, args)]
@@ -94,16 +97,24 @@ class Source:
 
 def _ademxapp(name, variant, kind, classes, file):
     def make(cfg):
-        return R.ademxapp_params(R.Random(1), head=kind, classes=classes,
-                                 head_channels=_head_channels(cfg))
+        return R.ademxapp_params(
+            R.Random(1), head=kind, classes=classes, head_channels=_head_channels(cfg)
+        )
 
     def forward(content, x, output_stride):
         if (variant, output_stride) not in R.ADEMXAPP_LEVEL_BLOCKS:
             return None  # ademxapp builds Model A at output stride 32 and 16 only
         return R.ademxapp_forward(content, x, variant, output_stride)
 
-    return Source(name, f'ademxapp-{variant}', 'ademxapp', file, make, forward,
-                  'linear' if kind == 'cls' else 'twoconv')
+    return Source(
+        name,
+        f'ademxapp-{variant}',
+        'ademxapp',
+        file,
+        make,
+        forward,
+        'linear' if kind == 'cls' else 'twoconv',
+    )
 
 
 def _head_channels(cfg):
@@ -114,16 +125,29 @@ def _head_channels(cfg):
 def _iabn_imagenet():
     def make(cfg):
         sd = R.iabn_body(R.Random(2, signed_bn=True), classes=1000)
-        return dict(sd=sd, file=dict(state_dict={'module.' + k: v for k, v in sd.items()},
-                                     epoch=90, arch='wider_resnet38'))
+        return dict(
+            sd=sd,
+            file=dict(
+                state_dict={'module.' + k: v for k, v in sd.items()},
+                epoch=90,
+                arch='wider_resnet38',
+            ),
+        )
 
     def forward(content, x, output_stride):
         if output_stride != 32:
             return None  # IABN's WiderResNet has no dilated form
         return R.iabn_forward(content['sd'], x, 'a')
 
-    return Source('IABN wider_resnet38 (ImageNet, Model A)', 'iabn-a', 'iabn',
-                  'wider_resnet38_ipabn_lr_256.pth.tar', make, forward, 'linear')
+    return Source(
+        'IABN wider_resnet38 (ImageNet, Model A)',
+        'iabn-a',
+        'iabn',
+        'wider_resnet38_ipabn_lr_256.pth.tar',
+        make,
+        forward,
+        'linear',
+    )
 
 
 def _iabn_vistas():
@@ -131,8 +155,9 @@ def _iabn_vistas():
         rng = R.Random(3, signed_bn=True)
         body = R.iabn_body(rng)
         head, cls = R.iabn_deeplab_head(rng, R.CHANNELS[-1][-1], _head_channels(cfg), 65)
-        return dict(body=body, head=head, cls=cls,
-                    file=dict(state_dict=dict(body=body, head=head, cls=cls)))
+        return dict(
+            body=body, head=head, cls=cls, file=dict(state_dict=dict(body=body, head=head, cls=cls))
+        )
 
     def forward(content, x, output_stride):
         if output_stride not in (8, 32):
@@ -141,8 +166,15 @@ def _iabn_vistas():
         outs['logits'] = R.iabn_deeplab_forward(content['head'], content['cls'], outs[6])
         return outs
 
-    return Source('IABN wide_resnet38_deeplab_vistas (A2 + DeeplabV3)', 'iabn-a2', 'iabn',
-                  'wide_resnet38_deeplab_vistas.pth.tar', make, forward, 'iabn-deeplabv3')
+    return Source(
+        'IABN wide_resnet38_deeplab_vistas (A2 + DeeplabV3)',
+        'iabn-a2',
+        'iabn',
+        'wide_resnet38_deeplab_vistas.pth.tar',
+        make,
+        forward,
+        'iabn-deeplabv3',
+    )
 
 
 def _nv():
@@ -155,8 +187,15 @@ def _nv():
             return None
         return R.iabn_forward(content['sd'], x, 'a2', dilation=output_stride == 8, fmt='nv')
 
-    return Source('NVIDIA wider_resnet38 (A2, ImageNet)', 'nv-a2', 'nv', 'wider_resnet38.pth.tar',
-                  make, forward, 'linear')
+    return Source(
+        'NVIDIA wider_resnet38 (A2, ImageNet)',
+        'nv-a2',
+        'nv',
+        'wider_resnet38.pth.tar',
+        make,
+        forward,
+        'linear',
+    )
 
 
 def _psa():
@@ -167,21 +206,43 @@ def _psa():
     def forward(content, x, output_stride):
         return R.psa_forward(content['sd'], x) if output_stride == 8 else None
 
-    return Source('PSA resnet38d (res38_cls.pth)', 'psa-a1', 'psa', 'res38_cls.pth', make,
-                  forward, None)
+    return Source(
+        'PSA resnet38d (res38_cls.pth)', 'psa-a1', 'psa', 'res38_cls.pth', make, forward, None
+    )
 
 
 ALL_SOURCES = [
-    _ademxapp('ademxapp ilsvrc-cls_rna-a (Model A)', 'a', 'cls', 1000,
-              'ilsvrc-cls_rna-a_cls1000_ep-0001.params'),
-    _ademxapp('ademxapp ilsvrc-cls_rna-a1 (Model A1)', 'a1', 'cls', 1000,
-              'ilsvrc-cls_rna-a1_cls1000_ep-0001.params'),
-    _ademxapp('ademxapp voc_rna-a1_cls21_s8', 'a1', 'seg', 21,
-              'voc_rna-a1_cls21_s8_ep-0001.params'),
-    _ademxapp('ademxapp cityscapes_rna-a1_cls19_s8', 'a1', 'seg', 19,
-              'cityscapes_rna-a1_cls19_s8_ep-0001.params'),
-    _ademxapp('ademxapp ade20k_rna-a1_cls150_s8', 'a1', 'seg', 150,
-              'ade20k_rna-a1_cls150_s8_ep-0001.params'),
+    _ademxapp(
+        'ademxapp ilsvrc-cls_rna-a (Model A)',
+        'a',
+        'cls',
+        1000,
+        'ilsvrc-cls_rna-a_cls1000_ep-0001.params',
+    ),
+    _ademxapp(
+        'ademxapp ilsvrc-cls_rna-a1 (Model A1)',
+        'a1',
+        'cls',
+        1000,
+        'ilsvrc-cls_rna-a1_cls1000_ep-0001.params',
+    ),
+    _ademxapp(
+        'ademxapp voc_rna-a1_cls21_s8', 'a1', 'seg', 21, 'voc_rna-a1_cls21_s8_ep-0001.params'
+    ),
+    _ademxapp(
+        'ademxapp cityscapes_rna-a1_cls19_s8',
+        'a1',
+        'seg',
+        19,
+        'cityscapes_rna-a1_cls19_s8_ep-0001.params',
+    ),
+    _ademxapp(
+        'ademxapp ade20k_rna-a1_cls150_s8',
+        'a1',
+        'seg',
+        150,
+        'ade20k_rna-a1_cls150_s8_ep-0001.params',
+    ),
     _iabn_imagenet(),
     _iabn_vistas(),
     _nv(),
@@ -209,6 +270,7 @@ def cached_host_config_lookup():
     all of the host's metafiles (~2 s each time): remember the answers (for
     the test session) while the matrix or the model zoo parses ~35 configs."""
     from mmengine.config import config as mmengine_config
+
     original = mmengine_config._get_external_cfg_path
     answers = _HOST_CONFIG_PATHS
 
@@ -253,6 +315,7 @@ def _tiny_config(path):
 
 def _build(cfg):
     import mmwrn  # noqa: F401
+
     registry = __import__(f'{cfg.default_scope}.registry', fromlist=['MODELS']).MODELS
     with DefaultScope.overwrite_default_scope(cfg.default_scope):
         return registry.build(cfg.model)
@@ -270,7 +333,7 @@ def compare(source, content, cfg, ckpt):
     if ref is None:
         return None, 'no such network in the source project'
     # every output up to the config's deepest (a -b6 config does not build B7)
-    deepest = max(i % 7 for i in cfg.model.backbone.get('out_indices', (6, )))
+    deepest = max(i % 7 for i in cfg.model.backbone.get('out_indices', (6,)))
     backbone_cfg = dict(cfg.model.backbone, out_indices=tuple(range(deepest + 1)), init_cfg=None)
     registry = __import__(f'{cfg.default_scope}.registry', fromlist=['MODELS']).MODELS
     with DefaultScope.overwrite_default_scope(cfg.default_scope):
@@ -285,8 +348,11 @@ def compare(source, content, cfg, ckpt):
         kind = 'segmentor' if hasattr(model, 'decode_head') else 'classifier'
         # the source's head is in the model: a classifier's FC in a classifier,
         # a segmentation head in a segmenter
-        head_kept = ('logits' in ref and source.head is not None
-                     and (source.head == 'linear') == (kind == 'classifier'))
+        head_kept = (
+            'logits' in ref
+            and source.head is not None
+            and (source.head == 'linear') == (kind == 'classifier')
+        )
         if head_kept:
             diffs['logits'] = R.rel_diff(model(x, mode='tensor'), ref['logits'])
     worst = max(diffs.values())
@@ -354,8 +420,10 @@ def main():
     rows = run_matrix()
     print(format_table(rows))
     wrong = [r for r in rows if r[2] == 'WRONG']
-    print(f'\n{len(rows)} pairs: {sum(r[2] == "exact" for r in rows)} exact, '
-          f'{sum(r[2] == "refused" for r in rows)} refused, {len(wrong)} silently wrong')
+    print(
+        f'\n{len(rows)} pairs: {sum(r[2] == "exact" for r in rows)} exact, '
+        f'{sum(r[2] == "refused" for r in rows)} refused, {len(wrong)} silently wrong'
+    )
     for source in ALL_SOURCES:
         listed = {c for c in SOURCES[source.key]['configs']}
         print(f'{source.key}: listed fitting configs {len(listed)}')

@@ -1,6 +1,7 @@
 """Helpers for the detection tests: whether mmdet is usable, a tiny COCO-format
 dataset, and the ``--cfg-options`` that shrink a shipped detection config to
 tiny widths and that dataset for a CPU run of mmdet's ``tools/train.py``."""
+
 import glob
 import importlib
 import json
@@ -24,8 +25,10 @@ def _mmdet_missing():
     try:
         importlib.import_module('mmdet.registry')
     except (ImportError, AssertionError) as e:
-        return (f'needs mmdetection 3.3 (pip install "mmdet>=3.3.0,<3.4", in '
-                f'requirements/tests.txt): {type(e).__name__}: {e}')
+        return (
+            f'needs mmdetection 3.3 (pip install "mmdet>=3.3.0,<3.4", in '
+            f'requirements/tests.txt): {type(e).__name__}: {e}'
+        )
     return ''
 
 
@@ -36,6 +39,7 @@ needs_mmdet = pytest.mark.skipif(bool(MMDET_MISSING), reason=MMDET_MISSING)
 def mmdet_tools_train():
     """mmdet's own tools/train.py, as installed with the package (``.mim``)."""
     import mmdet
+
     return osp.join(osp.dirname(mmdet.__file__), '.mim', 'tools', 'train.py')
 
 
@@ -53,6 +57,7 @@ def make_coco(root, num_images=4, size=64, seed=0):
     in ``root/annotations.json`` (COCO format, categories ``CLASSES``); returns
     ``root``."""
     from PIL import ImageDraw
+
     rng = np.random.default_rng(seed)
     os.makedirs(osp.join(root, 'images'), exist_ok=True)
     images, annotations = [], []
@@ -68,9 +73,17 @@ def make_coco(root, num_images=4, size=64, seed=0):
             xs, ys = poly[0::2], poly[1::2]
             box = [min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)]
             area = s * s if category == 1 else s * s / 2
-            annotations.append(dict(id=len(annotations) + 1, image_id=i + 1,
-                                    category_id=category, bbox=box, area=float(area),
-                                    segmentation=[poly], iscrowd=0))
+            annotations.append(
+                dict(
+                    id=len(annotations) + 1,
+                    image_id=i + 1,
+                    category_id=category,
+                    bbox=box,
+                    area=float(area),
+                    segmentation=[poly],
+                    iscrowd=0,
+                )
+            )
         name = f'{i:04d}.jpg'
         img.save(osp.join(root, 'images', name))
         images.append(dict(id=i + 1, file_name=name, width=size, height=size))
@@ -99,31 +112,47 @@ def tiny_det_options(config, data_root, epochs=2, size=64):
         'model.neck.out_channels=16',
     ]
     if retina:
-        opts += ['model.bbox_head.in_channels=16', 'model.bbox_head.feat_channels=16',
-                 f'model.bbox_head.num_classes={len(CLASSES)}']
+        opts += [
+            'model.bbox_head.in_channels=16',
+            'model.bbox_head.feat_channels=16',
+            f'model.bbox_head.num_classes={len(CLASSES)}',
+        ]
     else:
-        opts += ['model.rpn_head.in_channels=16', 'model.rpn_head.feat_channels=16',
-                 'model.roi_head.bbox_roi_extractor.out_channels=16',
-                 'model.roi_head.bbox_head.in_channels=16',
-                 'model.roi_head.bbox_head.fc_out_channels=32',
-                 f'model.roi_head.bbox_head.num_classes={len(CLASSES)}']
+        opts += [
+            'model.rpn_head.in_channels=16',
+            'model.rpn_head.feat_channels=16',
+            'model.roi_head.bbox_roi_extractor.out_channels=16',
+            'model.roi_head.bbox_head.in_channels=16',
+            'model.roi_head.bbox_head.fc_out_channels=32',
+            f'model.roi_head.bbox_head.num_classes={len(CLASSES)}',
+        ]
     if mask:
-        opts += ['model.roi_head.mask_roi_extractor.out_channels=16',
-                 'model.roi_head.mask_head.in_channels=16',
-                 'model.roi_head.mask_head.conv_out_channels=16',
-                 f'model.roi_head.mask_head.num_classes={len(CLASSES)}']
+        opts += [
+            'model.roi_head.mask_roi_extractor.out_channels=16',
+            'model.roi_head.mask_head.in_channels=16',
+            'model.roi_head.mask_head.conv_out_channels=16',
+            f'model.roi_head.mask_head.num_classes={len(CLASSES)}',
+        ]
     classes = '[' + ','.join(CLASSES) + ']'
     for loader, resize in (('train_dataloader', 2), ('val_dataloader', 1)):
-        opts += [f'{loader}.dataset.data_root={data_root}/',
-                 f'{loader}.dataset.ann_file=annotations.json',
-                 f'{loader}.dataset.data_prefix.img=images/',
-                 f'{loader}.dataset.metainfo.classes={classes}',
-                 f'{loader}.dataset.pipeline.{resize}.scale=({size},{size})',
-                 f'{loader}.num_workers=0', f'{loader}.persistent_workers=False']
-    opts += [f'val_evaluator.ann_file={data_root}/annotations.json',
-             f'train_cfg.max_epochs={epochs}', f'train_cfg.val_interval={epochs}',
-             # mmdet's warm-up and steps are for 12 epochs of COCO: a constant lr here
-             'param_scheduler=[]', 'optim_wrapper.optimizer.lr=0.005',
-             'default_hooks.logger.interval=1', f'default_hooks.checkpoint.interval={epochs}',
-             'randomness.seed=0']
+        opts += [
+            f'{loader}.dataset.data_root={data_root}/',
+            f'{loader}.dataset.ann_file=annotations.json',
+            f'{loader}.dataset.data_prefix.img=images/',
+            f'{loader}.dataset.metainfo.classes={classes}',
+            f'{loader}.dataset.pipeline.{resize}.scale=({size},{size})',
+            f'{loader}.num_workers=0',
+            f'{loader}.persistent_workers=False',
+        ]
+    opts += [
+        f'val_evaluator.ann_file={data_root}/annotations.json',
+        f'train_cfg.max_epochs={epochs}',
+        f'train_cfg.val_interval={epochs}',
+        # mmdet's warm-up and steps are for 12 epochs of COCO: a constant lr here
+        'param_scheduler=[]',
+        'optim_wrapper.optimizer.lr=0.005',
+        'default_hooks.logger.interval=1',
+        f'default_hooks.checkpoint.interval={epochs}',
+        'randomness.seed=0',
+    ]
     return opts

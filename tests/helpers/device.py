@@ -2,6 +2,7 @@
 tests (real widths on a GPU) and their CPU runs at tiny widths in the normal
 suite (tests/test_cuda/): the same code path on both devices, only the sizes
 differ."""
+
 import contextlib
 import os.path as osp
 
@@ -18,13 +19,13 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from tests.helpers.demo_data import synthetic_data
 from tests.helpers.seg import ROOT, shrink
 
-PAPER_SEG = osp.join(ROOT, 'configs', 'wider_resnet_seg',
-                     'twoconv_wider-resnet38-a1-d8_4xb4-40k_voc12aug-504x504.py')
+PAPER_SEG = osp.join(
+    ROOT, 'configs', 'wider_resnet_seg', 'twoconv_wider-resnet38-a1-d8_4xb4-40k_voc12aug-504x504.py'
+)
 NUM_CLASSES = 21
 # real widths on a GPU (the GPU machine's CPU computes the reference at this
 # size in seconds); the real layouts at 1/16 width on CPU
-SIZES = {'cuda': dict(tiny=False, batch=2, size=128),
-         'cpu': dict(tiny=True, batch=2, size=64)}
+SIZES = {'cuda': dict(tiny=False, batch=2, size=128), 'cpu': dict(tiny=True, batch=2, size=64)}
 
 
 def devices(cpu=True):
@@ -53,6 +54,7 @@ def paper_config(tiny, size, head=None, **backbone):
 
 def build_segmenter(cfg, device='cpu'):
     from mmseg.registry import MODELS
+
     torch.manual_seed(0)
     with DefaultScope.overwrite_default_scope('mmseg'):
         model = MODELS.build(cfg.model)
@@ -69,8 +71,14 @@ def scene_batch(batch, size, seed=0):
     for _ in range(batch):
         img, label = synthetic_data.render_scene(rng, size, size, NUM_CLASSES)
         inputs.append(torch.from_numpy(img).permute(2, 0, 1).contiguous())
-        sample = SegDataSample(metainfo=dict(img_shape=(size, size), ori_shape=(size, size),
-                                             pad_shape=(size, size), scale_factor=(1., 1.)))
+        sample = SegDataSample(
+            metainfo=dict(
+                img_shape=(size, size),
+                ori_shape=(size, size),
+                pad_shape=(size, size),
+                scale_factor=(1.0, 1.0),
+            )
+        )
         sample.gt_sem_seg = PixelData(data=torch.from_numpy(label.astype(np.int64))[None])
         samples.append(sample)
     return dict(inputs=inputs, data_samples=samples)
@@ -96,8 +104,12 @@ def set_with_cp(model, mode):
 def exact_fp32():
     """fp32 matmuls and convolutions on CUDA (no TF32) and deterministic cuDNN
     algorithms, restored on exit."""
-    saved = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32,
-             torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark)
+    saved = (
+        torch.backends.cuda.matmul.allow_tf32,
+        torch.backends.cudnn.allow_tf32,
+        torch.backends.cudnn.deterministic,
+        torch.backends.cudnn.benchmark,
+    )
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
     torch.backends.cudnn.deterministic = True
@@ -105,8 +117,12 @@ def exact_fp32():
     try:
         yield
     finally:
-        (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32,
-         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark) = saved
+        (
+            torch.backends.cuda.matmul.allow_tf32,
+            torch.backends.cudnn.allow_tf32,
+            torch.backends.cudnn.deterministic,
+            torch.backends.cudnn.benchmark,
+        ) = saved
 
 
 def calibrate_bn(model, batch):
@@ -146,8 +162,9 @@ def loss_and_grads(model, batch, memory_format=torch.contiguous_format, dtype=No
         handle.remove()
     loss, _ = model.parse_losses(losses)
     loss.backward()
-    grads = {n: p.grad.detach().float().cpu() for n, p in model.named_parameters()
-             if p.requires_grad}
+    grads = {
+        n: p.grad.detach().float().cpu() for n, p in model.named_parameters() if p.requires_grad
+    }
     return loss.detach().float().cpu(), grads, feats[0].detach()
 
 

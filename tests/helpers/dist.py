@@ -1,4 +1,5 @@
 """A hook for the distributed tests: each rank writes its training losses."""
+
 import json
 import os.path as osp
 
@@ -9,7 +10,6 @@ from mmengine.registry import HOOKS
 
 @HOOKS.register_module()
 class LossRecorderHook(Hook):
-
     def __init__(self, out_dir):
         self.out_dir = out_dir
         self.losses = []

@@ -9,6 +9,7 @@ bilinearly upsampled to the image, ``align_corners=False``, multiplied by the
 20-class label vector, mirrored ones flipped back, summed in numpy, divided
 by the per-class maximum + 1e-5, the label classes kept). Only what these
 steps need; PSA's own code is not vendored."""
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -24,7 +25,7 @@ def psa_normalize(img):
     arr = np.asarray(img)
     out = np.empty_like(arr, np.float32)
     for c in range(3):
-        out[..., c] = (arr[..., c] / 255. - PSA_MEAN[c]) / PSA_STD[c]
+        out[..., c] = (arr[..., c] / 255.0 - PSA_MEAN[c]) / PSA_STD[c]
     return out
 
 
@@ -63,7 +64,7 @@ def psa_cam_pred(cam_dict, threshold=0.2):
     first, argmax; PSA indexes ``norm_cam`` of all 20 classes, zero for the
     others, so the prediction is a class index 0..20."""
     any_cam = next(iter(cam_dict.values()))
-    norm_cam = np.zeros((20, ) + any_cam.shape, np.float32)
+    norm_cam = np.zeros((20,) + any_cam.shape, np.float32)
     for k, v in cam_dict.items():
         norm_cam[k] = v
     bg = [np.ones_like(norm_cam[0]) * threshold]

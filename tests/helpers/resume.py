@@ -1,6 +1,7 @@
 """Test-only hooks for the resume and preemption tests (imported by the
 training subprocesses through ``custom_imports``), and the helpers that write
 their configs and compare their results."""
+
 import json
 import os
 import os.path as osp
@@ -16,8 +17,9 @@ from mmengine.registry import HOOKS
 
 from tests.helpers.seg import ROOT
 
-DEMO = osp.join(ROOT, 'configs', 'demo',
-                'twoconv_wider-resnet16-tiny-a1-d8_1xb8-600_synthvoc-96x96.py')
+DEMO = osp.join(
+    ROOT, 'configs', 'demo', 'twoconv_wider-resnet16-tiny-a1-d8_1xb8-600_synthvoc-96x96.py'
+)
 
 
 @HOOKS.register_module()
@@ -82,12 +84,12 @@ def write_config(path, data_root, out_dir, *, num_workers=0, iters=6, hooks=()):
     flip, poly lr, checkpoints every 2 iterations keeping 1, validation every
     2) at tiny widths and 48-pixel crops of 64-pixel images, batch 2."""
     cfg = Config.fromfile(DEMO)
-    cfg.custom_imports = dict(imports=['mmwrn', 'tests.helpers.resume'],
-                              allow_failed_imports=False)
+    cfg.custom_imports = dict(imports=['mmwrn', 'tests.helpers.resume'], allow_failed_imports=False)
     cfg.model.backbone.update(
-        stem_channels=8, channels=((4, 4), (8, 8), (8, 8), (8, 16), (8, 16, 32),
-                                   (16, 32, 64)),
-        norm_cfg=dict(type='mmwrn.SyncBN', requires_grad=True))
+        stem_channels=8,
+        channels=((4, 4), (8, 8), (8, 8), (8, 16), (8, 16, 32), (16, 32, 64)),
+        norm_cfg=dict(type='mmwrn.SyncBN', requires_grad=True),
+    )
     assert cfg.model.backbone.drop_rates == (0, 0, 0, 0, 0.3, 0.5)
     cfg.model.decode_head.update(in_channels=64, channels=16)
     cfg.model.data_preprocessor.size = (48, 48)
@@ -98,8 +100,9 @@ def write_config(path, data_root, out_dir, *, num_workers=0, iters=6, hooks=()):
                 t.scale = (64, 64)
             elif t.type == 'RandomCrop':
                 t.crop_size = (48, 48)
-    cfg.train_dataloader.update(batch_size=2, num_workers=num_workers,
-                                persistent_workers=num_workers > 0)
+    cfg.train_dataloader.update(
+        batch_size=2, num_workers=num_workers, persistent_workers=num_workers > 0
+    )
     cfg.val_dataloader.dataset.data_root = data_root
     cfg.val_dataloader.dataset.pipeline[1].scale = (64, 64)
     cfg.val_dataloader.update(num_workers=0, persistent_workers=False)
@@ -118,9 +121,15 @@ def write_cls_config(path, data_root, out_dir, hooks=(), num_workers=0):
     EpochBasedTrainLoop, checkpoint and validation every epoch) at width 1 on
     20 CIFAR images: 2 epochs of 5 iterations."""
     from tests.helpers.cls import tiny_cls_train_config
-    cfg = Config.fromfile(tiny_cls_train_config(
-        osp.join(ROOT, 'configs', 'wrn_cifar', 'wrn-28-10-d0.3_1xb128_cifar10.py'), data_root,
-        osp.dirname(path), size=32))
+
+    cfg = Config.fromfile(
+        tiny_cls_train_config(
+            osp.join(ROOT, 'configs', 'wrn_cifar', 'wrn-28-10-d0.3_1xb128_cifar10.py'),
+            data_root,
+            osp.dirname(path),
+            size=32,
+        )
+    )
     cfg.custom_imports.imports.append('tests.helpers.resume')
     cfg.train_dataloader.update(num_workers=num_workers, persistent_workers=num_workers > 0)
     cfg.custom_hooks = [dict(type='IterLossRecorderHook', out_dir=out_dir), *hooks]
@@ -147,8 +156,9 @@ def assert_tensors_equal(a, b, where='checkpoint'):
     every other leaf equal."""
     if isinstance(a, torch.Tensor):
         assert isinstance(b, torch.Tensor) and a.dtype == b.dtype and a.shape == b.shape, where
-        assert torch.equal(a, b), f'{where} differs: max |diff| ' \
-            f'{(a.double() - b.double()).abs().max().item():.3g}'
+        assert torch.equal(a, b), (
+            f'{where} differs: max |diff| {(a.double() - b.double()).abs().max().item():.3g}'
+        )
     elif isinstance(a, dict):
         assert a.keys() == b.keys(), f'{where}: keys {sorted(a)} != {sorted(b)}'
         for k in a:
@@ -175,6 +185,7 @@ class WaitForSignalHook(Hook):
         import time
 
         from mmwrn.engine.hooks.preemption_hook import PreemptionHook
+
         if runner.iter + 1 != self.at_iter or int(os.environ.get('SLURM_RESTART_COUNT', 0)):
             return
         hook = next(h for h in runner.hooks if isinstance(h, PreemptionHook))

@@ -1,5 +1,6 @@
 """Helpers to shrink the shipped segmentation configs for CPU tests: the real
 layouts (units per level, heads, losses) with every width divided by 16."""
+
 import glob
 import os.path as osp
 
@@ -10,12 +11,17 @@ from mmseg.structures import SegDataSample
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 # the demo's segmenters (its cam_* config is a classifier: tests.helpers.cls.CLS_CONFIGS)
-SEG_CONFIGS = sorted(glob.glob(osp.join(ROOT, 'configs', 'wider_resnet_seg', '*.py')) +
-                     [p for p in glob.glob(osp.join(ROOT, 'configs', 'demo', '*.py'))
-                      if not osp.basename(p).startswith('cam_')])
+SEG_CONFIGS = sorted(
+    glob.glob(osp.join(ROOT, 'configs', 'wider_resnet_seg', '*.py'))
+    + [
+        p
+        for p in glob.glob(osp.join(ROOT, 'configs', 'demo', '*.py'))
+        if not osp.basename(p).startswith('cam_')
+    ]
+)
 TINY_BACKBONE = dict(
-    stem_channels=4,
-    channels=((8, 8), (16, 16), (32, 32), (32, 64), (32, 64, 128), (64, 128, 256)))
+    stem_channels=4, channels=((8, 8), (16, 16), (32, 32), (32, 64), (32, 64, 128), (64, 128, 256))
+)
 # widths of the real network -> of the tiny one
 TINY_CH = {64: 4, 128: 8, 256: 16, 512: 32, 1024: 64, 2048: 128, 4096: 256}
 
@@ -29,8 +35,7 @@ def shrink(cfg, size=64):
         model.backbone.init_cfg = None
         return cfg
     model.backbone.update(TINY_BACKBONE, init_cfg=None)
-    heads = [model.decode_head] + ([model.auxiliary_head]
-                                   if model.get('auxiliary_head') else [])
+    heads = [model.decode_head] + ([model.auxiliary_head] if model.get('auxiliary_head') else [])
     for head in heads:
         ins = head.in_channels
         if isinstance(ins, (list, tuple)):
@@ -53,8 +58,14 @@ def make_batch(num_classes, batch=2, size=64, seed=0):
     inputs, samples = [], []
     for _ in range(batch):
         inputs.append(torch.randint(0, 256, (3, size, size), generator=g, dtype=torch.uint8))
-        sample = SegDataSample(metainfo=dict(img_shape=(size, size), ori_shape=(size, size),
-                                             pad_shape=(size, size), scale_factor=(1., 1.)))
+        sample = SegDataSample(
+            metainfo=dict(
+                img_shape=(size, size),
+                ori_shape=(size, size),
+                pad_shape=(size, size),
+                scale_factor=(1.0, 1.0),
+            )
+        )
         label = torch.randint(0, num_classes, (1, size, size), generator=g)
         label[:, :4] = 255
         sample.gt_sem_seg = PixelData(data=label)
@@ -93,8 +104,7 @@ def tiny_train_config(path, data_root, work_dir, iters=4, size=64):
     cfg.val_dataloader.batch_size = 1
     cfg.test_dataloader = cfg.val_dataloader
     cfg.train_cfg.update(max_iters=iters, val_interval=iters)
-    cfg.param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False, begin=0,
-                                end=iters)]
+    cfg.param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False, begin=0, end=iters)]
     cfg.optim_wrapper.optimizer.lr = 0.01
     cfg.default_hooks.logger.interval = 1
     cfg.default_hooks.checkpoint.update(interval=2, by_epoch=False)

@@ -10,6 +10,7 @@ Every forward returns ``{index: tensor}`` for mmwrn's backbone outputs (0 the
 stem conv, 1-5 the raw sums of B2-B6, 6 B7 after the final norm + activation)
 and, where the network has one, ``'logits'``.
 """
+
 import struct
 
 import numpy as np
@@ -54,7 +55,7 @@ class Random:
         return lo + (hi - lo) * torch.rand(*shape, generator=self.g)
 
     def conv(self, cout, cin, k):
-        return self.normal(cout, cin, k, k, std=(2.0 / (cin * k * k))**0.5)
+        return self.normal(cout, cin, k, k, std=(2.0 / (cin * k * k)) ** 0.5)
 
     def bn(self, c):
         weight = self.uniform(0.5, 1.5, c)
@@ -66,8 +67,12 @@ class Random:
         dead = torch.rand(c, generator=self.g) < 0.2
         var = torch.where(dead, self.uniform(1e-4, 1e-3, c), self.uniform(0.5, 1.5, c))
         weight = torch.where(dead, weight * var.sqrt(), weight)
-        return dict(weight=weight, bias=self.normal(c, std=0.1),
-                    running_mean=self.normal(c, std=0.1) * var.sqrt(), running_var=var)
+        return dict(
+            weight=weight,
+            bias=self.normal(c, std=0.1),
+            running_mean=self.normal(c, std=0.1) * var.sqrt(),
+            running_var=var,
+        )
 
 
 class Shapes(Random):
@@ -81,8 +86,10 @@ class Shapes(Random):
         return torch.empty(*shape, device='meta')
 
     def bn(self, c):
-        return {k: torch.empty(c, device='meta')
-                for k in ('weight', 'bias', 'running_mean', 'running_var')}
+        return {
+            k: torch.empty(c, device='meta')
+            for k in ('weight', 'bias', 'running_mean', 'running_var')
+        }
 
 
 def conv(x, w, stride=1, dilation=1, bias=None):
@@ -92,8 +99,7 @@ def conv(x, w, stride=1, dilation=1, bias=None):
 
 def batch_norm(x, p, eps, scale=None):
     weight = p['weight'] if scale is None else scale
-    return F.batch_norm(x, p['running_mean'], p['running_var'], weight, p['bias'], False, 0.0,
-                        eps)
+    return F.batch_norm(x, p['running_mean'], p['running_var'], weight, p['bias'], False, 0.0, eps)
 
 
 def rel_diff(a, b):
@@ -107,8 +113,7 @@ def rel_diff(a, b):
 
 
 # --------------------------------------------------------------------- ademxapp
-def ademxapp_params(rng, head=None, classes=1000, head_channels=16, channels=CHANNELS,
-                    stem=STEM):
+def ademxapp_params(rng, head=None, classes=1000, head_channels=16, channels=CHANNELS, stem=STEM):
     """ademxapp's ``Module.save_params`` names (``arg:`` / ``aux:``) ->
     numpy float32 (tensors for a :class:`Shapes` ``rng``). ``head``: None,
     'cls' (``linear{C}`` FC) or 'seg' (``conv6a`` + 3x3 ``linear{C}``)."""
@@ -116,9 +121,14 @@ def ademxapp_params(rng, head=None, classes=1000, head_channels=16, channels=CHA
 
     def bn(name, c):
         v = rng.bn(c)
-        p.update({f'arg:{name}_gamma': v['weight'], f'arg:{name}_beta': v['bias'],
-                  f'aux:{name}_moving_mean': v['running_mean'],
-                  f'aux:{name}_moving_var': v['running_var']})
+        p.update(
+            {
+                f'arg:{name}_gamma': v['weight'],
+                f'arg:{name}_beta': v['bias'],
+                f'aux:{name}_moving_mean': v['running_mean'],
+                f'aux:{name}_moving_var': v['running_var'],
+            }
+        )
 
     for level, u, cin, widths in units(channels=channels, stem=stem):
         uid = 'a' if u == 0 else f'b{u}'
@@ -165,8 +175,18 @@ def ademxapp_forward(params, x, variant, output_stride, eps=1.001e-5, layout=UNI
     blocks = [None] + ADEMXAPP_LEVEL_BLOCKS[(variant, output_stride)] + [('n', False)] * 2
 
     def bn_relu(x, name):
-        return F.relu(F.batch_norm(x, p[f'{name}_moving_mean'], p[f'{name}_moving_var'],
-                                   p[f'{name}_gamma'], p[f'{name}_beta'], False, 0.0, eps))
+        return F.relu(
+            F.batch_norm(
+                x,
+                p[f'{name}_moving_mean'],
+                p[f'{name}_moving_var'],
+                p[f'{name}_gamma'],
+                p[f'{name}_beta'],
+                False,
+                0.0,
+                eps,
+            )
+        )
 
     def res_block(x, name, n_convs, stride=1, dilate=1, inc_dilate=False):
         factor = 1
@@ -213,8 +233,7 @@ def ademxapp_forward(params, x, variant, output_stride, eps=1.001e-5, layout=UNI
         h = F.relu(conv(outs[6], p['conv6a_weight'], dilation=12, bias=p['conv6a_bias']))
         outs['logits'] = conv(h, p[linear[0]], dilation=12, bias=p[linear[0][:-6] + 'bias'])
     elif linear:
-        outs['logits'] = F.linear(outs[6].mean((2, 3)), p[linear[0]],
-                                  p[linear[0][:-6] + 'bias'])
+        outs['logits'] = F.linear(outs[6].mean((2, 3)), p[linear[0]], p[linear[0][:-6] + 'bias'])
     return outs
 
 
@@ -283,8 +302,7 @@ def iabn_forward(sd, x, arch, dilation=False, fmt='iabn', norm_act=None):
     norm_act = norm_act or (bn_relu if fmt == 'nv' else abn)
 
     def bn(name):
-        return {k: sd[f'{name}{sep}{k}'] for k in ('weight', 'bias', 'running_mean',
-                                                    'running_var')}
+        return {k: sd[f'{name}{sep}{k}'] for k in ('weight', 'bias', 'running_mean', 'running_var')}
 
     outs = {}
     x = conv(x, sd['mod1.conv1.weight'])
@@ -302,10 +320,14 @@ def iabn_forward(sd, x, arch, dilation=False, fmt='iabn', norm_act=None):
                 dil = 2 if mod_id == 3 else 4 if mod_id > 3 else 1
             prefix = f'mod{level}.block{b + 1}'
             pre = norm_act(x, bn(f'{prefix}.bn1'))
-            short = conv(pre, sd[f'{prefix}.proj_conv.weight'], stride) \
-                if f'{prefix}.proj_conv.weight' in sd else x
-            out = conv(pre, sd[f'{prefix}.convs.conv1.weight'], stride,
-                       dil if len(widths) == 2 else 1)
+            short = (
+                conv(pre, sd[f'{prefix}.proj_conv.weight'], stride)
+                if f'{prefix}.proj_conv.weight' in sd
+                else x
+            )
+            out = conv(
+                pre, sd[f'{prefix}.convs.conv1.weight'], stride, dil if len(widths) == 2 else 1
+            )
             for i in range(2, len(widths) + 1):
                 out = norm_act(out, bn(f'{prefix}.convs.bn{i}'))
                 w = sd[f'{prefix}.convs.conv{i}.weight']
@@ -315,8 +337,9 @@ def iabn_forward(sd, x, arch, dilation=False, fmt='iabn', norm_act=None):
             outs[level - 1] = x
     outs[6] = norm_act(x, bn('bn_out'))
     if 'classifier.fc.weight' in sd:
-        outs['logits'] = F.linear(outs[6].mean((2, 3)), sd['classifier.fc.weight'],
-                                  sd['classifier.fc.bias'])
+        outs['logits'] = F.linear(
+            outs[6].mean((2, 3)), sd['classifier.fc.weight'], sd['classifier.fc.bias']
+        )
     return outs
 
 
@@ -339,12 +362,10 @@ def iabn_deeplab_forward(head, cls, x, dilations=(12, 24, 36)):
     eval mode without ``pooling_size``), then ``cls``."""
 
     def bn(name):
-        return {k: head[f'{name}.{k}'] for k in ('weight', 'bias', 'running_mean',
-                                                  'running_var')}
+        return {k: head[f'{name}.{k}'] for k in ('weight', 'bias', 'running_mean', 'running_var')}
 
     maps = [conv(x, head['map_convs.0.weight'])]
-    maps += [conv(x, head[f'map_convs.{i}.weight'], dilation=d)
-             for i, d in enumerate(dilations, 1)]
+    maps += [conv(x, head[f'map_convs.{i}.weight'], dilation=d) for i, d in enumerate(dilations, 1)]
     out = conv(abn(torch.cat(maps, 1), bn('map_bn')), head['red_conv.weight'])
     pool = x.mean((2, 3), keepdim=True)
     pool = abn(conv(pool, head['global_pooling_conv.weight']), bn('global_pooling_bn'))
@@ -379,8 +400,13 @@ def psa_forward(sd, x, eps=1e-5):
     b7 with dilation 4; ``relu(bn7(.))``. BN eps 1e-5 (nn.BatchNorm2d)."""
 
     def bn_relu(x, name):
-        return F.relu(batch_norm(x, {k: sd[f'{name}.{k}'] for k in (
-            'weight', 'bias', 'running_mean', 'running_var')}, eps))
+        return F.relu(
+            batch_norm(
+                x,
+                {k: sd[f'{name}.{k}'] for k in ('weight', 'bias', 'running_mean', 'running_var')},
+                eps,
+            )
+        )
 
     outs = {}
     x = conv(x, sd['conv1a.weight'])
@@ -392,18 +418,30 @@ def psa_forward(sd, x, eps=1e-5):
             dilation = {5: 2, 6: 4, 7: 4}.get(level, 1)
             first_dilation = 1 if level == 5 and u == 0 else dilation
             pre = bn_relu(x, f'{name}.bn_branch2a')
-            short = conv(pre, sd[f'{name}.conv_branch1.weight'], stride) \
-                if f'{name}.conv_branch1.weight' in sd else x
+            short = (
+                conv(pre, sd[f'{name}.conv_branch1.weight'], stride)
+                if f'{name}.conv_branch1.weight' in sd
+                else x
+            )
             if len(widths) == 2:
                 out = conv(pre, sd[f'{name}.conv_branch2a.weight'], stride, first_dilation)
-                out = conv(bn_relu(out, f'{name}.bn_branch2b1'),
-                           sd[f'{name}.conv_branch2b1.weight'], 1, dilation)
+                out = conv(
+                    bn_relu(out, f'{name}.bn_branch2b1'),
+                    sd[f'{name}.conv_branch2b1.weight'],
+                    1,
+                    dilation,
+                )
             else:
                 out = conv(pre, sd[f'{name}.conv_branch2a.weight'], stride)
-                out = conv(bn_relu(out, f'{name}.bn_branch2b1'),
-                           sd[f'{name}.conv_branch2b1.weight'], 1, dilation)
-                out = conv(bn_relu(out, f'{name}.bn_branch2b2'),
-                           sd[f'{name}.conv_branch2b2.weight'])
+                out = conv(
+                    bn_relu(out, f'{name}.bn_branch2b1'),
+                    sd[f'{name}.conv_branch2b1.weight'],
+                    1,
+                    dilation,
+                )
+                out = conv(
+                    bn_relu(out, f'{name}.bn_branch2b2'), sd[f'{name}.conv_branch2b2.weight']
+                )
             x = out + short
         if level < 7:
             outs[level - 1] = x

@@ -1,5 +1,6 @@
 """Running the tools as the user does (subprocesses from the repository root)
 and reading what they log."""
+
 import glob
 import json
 import os
@@ -13,8 +14,7 @@ ENV = dict(os.environ, PYTHONWARNINGS='ignore')
 
 
 def run_tool(*args, check=True):
-    out = subprocess.run([sys.executable, *args], cwd=ROOT, env=ENV, capture_output=True,
-                         text=True)
+    out = subprocess.run([sys.executable, *args], cwd=ROOT, env=ENV, capture_output=True, text=True)
     if check and out.returncode:
         raise AssertionError(f'{args} failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}')
     return out

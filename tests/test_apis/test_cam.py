@@ -2,6 +2,7 @@
 forward_cam and infer_cls.py aggregation, re-implemented in tests/helpers/psa.py)
 on random weights; CAM files are atomic and a run resumes; bad models and
 checkpoints are refused with the reason."""
+
 import os
 import os.path as osp
 
@@ -53,8 +54,9 @@ def random_image(seed, size=(37, 29)):
 @pytest.mark.parametrize('scales', ['psa', 'seam'])
 def test_cams_equal_psa(psa_model, scales):
     sd, _, ckpt, model = psa_model
-    assert torch.equal(torch.load(ckpt, weights_only=True)['state_dict']['head.fc8.weight'],
-                       sd['fc8.weight'])
+    assert torch.equal(
+        torch.load(ckpt, weights_only=True)['state_dict']['head.fc8.weight'], sd['fc8.weight']
+    )
     img = random_image(1)
     label = np.zeros(20, np.float32)
     label[[2, 7, 19]] = 1
@@ -66,6 +68,7 @@ def test_cams_equal_psa(psa_model, scales):
     assert all(ref[c].max() > 0.9 for c in (2, 7, 19))  # not trivially zero
     # and the label map of infer_cls.py --out_cam_pred
     from mmwrn.evaluation import cams_to_label
+
     assert np.array_equal(cams_to_label(cams, [2, 7, 19], 0.2), P.psa_cam_pred(ref, 0.2))
 
 
@@ -101,24 +104,26 @@ def test_run_resumes_and_never_leaves_partial_files(psa_model, tmp_path, monkeyp
 
     monkeypatch.setattr(cam_api, 'save_cams', dies_on_second)
     with pytest.raises(ZeroDivisionError):
-        run_cams(model, items, out, scales=(1.0, ), progress=False)
+        run_cams(model, items, out, scales=(1.0,), progress=False)
     assert sorted(os.listdir(out)) == ['img0.npz']  # no partial or temporary file
     monkeypatch.setattr(cam_api, 'save_cams', real)
     open(osp.join(out, 'img1.npz' + cam_api.TMP_TAG + '999'), 'wb').close()  # a killed run's
-    stats = run_cams(model, items, out, scales=(1.0, ), progress=False)
+    stats = run_cams(model, items, out, scales=(1.0,), progress=False)
     assert (stats['skipped'], stats['done']) == (1, 2)
     assert sorted(os.listdir(out)) == ['img0.npz', 'img1.npz', 'img2.npz']
     labels, cams = load_cams(osp.join(out, 'img2.npz'))
     assert labels.tolist() == [2, 5] and cams.shape == (2, 20, 24)
-    np.testing.assert_allclose(cams, image_cams(model, cam_api.read_rgb(items[2][1]), [2, 5],
-                                                (1.0, )), atol=1e-6)
+    np.testing.assert_allclose(
+        cams, image_cams(model, cam_api.read_rgb(items[2][1]), [2, 5], (1.0,)), atol=1e-6
+    )
     assert run_cams(model, items, out, progress=False)['done'] == 0
 
 
 def test_refuses_models_and_checkpoints_without_a_cam_classifier(psa_model, tmp_path):
     _, cfg, ckpt, _ = psa_model
-    other = tiny_config(osp.join(ROOT, 'configs', 'wider_resnet_cls',
-                                 'wider-resnet38-a1_4xb64_in1k.py'))
+    other = tiny_config(
+        osp.join(ROOT, 'configs', 'wider_resnet_cls', 'wider-resnet38-a1_4xb64_in1k.py')
+    )
     with pytest.raises(CAMError, match='LinearClsHead computes no CAMs'):
         init_cam_model(other, None)
     state = torch.load(ckpt, weights_only=True)

@@ -1,4 +1,5 @@
 """Every shipped classification config builds and runs, at reduced widths."""
+
 import os.path as osp
 
 import pytest
@@ -23,9 +24,13 @@ def test_cls_config_builds_and_runs(path):
     model.init_weights()
     size = 32 if 'cifar' in path else 64
     num_classes = cfg.model.head.num_classes
-    data = model.data_preprocessor(dict(
-        inputs=[torch.randint(0, 256, (3, size, size), dtype=torch.uint8) for _ in range(2)],
-        data_samples=[DataSample().set_gt_label(i % num_classes) for i in range(2)]), True)
+    data = model.data_preprocessor(
+        dict(
+            inputs=[torch.randint(0, 256, (3, size, size), dtype=torch.uint8) for _ in range(2)],
+            data_samples=[DataSample().set_gt_label(i % num_classes) for i in range(2)],
+        ),
+        True,
+    )
     model.train()
     loss = model(**data, mode='loss')['loss']
     assert torch.isfinite(loss) and loss > 0
@@ -35,12 +40,13 @@ def test_cls_config_builds_and_runs(path):
         feats = model(data['inputs'], mode='tensor')
         preds = model(data['inputs'], data['data_samples'], mode='predict')
     assert feats.shape == (2, num_classes)
-    assert preds[0].pred_score.shape == (num_classes, )
+    assert preds[0].pred_score.shape == (num_classes,)
 
 
 def test_imagenet_recipe_is_the_papers():
-    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'wider_resnet_cls',
-                                   'wider-resnet38-a1_4xb64_in1k.py'))
+    cfg = Config.fromfile(
+        osp.join(ROOT, 'configs', 'wider_resnet_cls', 'wider-resnet38-a1_4xb64_in1k.py')
+    )
     opt = cfg.optim_wrapper.optimizer
     assert (opt.lr, opt.momentum, opt.weight_decay, opt.nesterov) == (0.1, 0.9, 1e-4, True)
     assert cfg.param_scheduler.type == 'LinearLR' and cfg.param_scheduler.end == 90

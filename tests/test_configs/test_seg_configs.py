@@ -1,5 +1,6 @@
 """Every shipped segmentation config builds, trains every parameter and runs, at
 reduced widths."""
+
 import os.path as osp
 
 import pytest
@@ -42,8 +43,15 @@ def test_seg_config_builds_and_runs(path):
 
 def test_paper_configs_are_faithful():
     from mmengine.config import Config
-    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'wider_resnet_seg',
-                                   'twoconv_wider-resnet38-a1-d8_4xb4-40k_voc12aug-504x504.py'))
+
+    cfg = Config.fromfile(
+        osp.join(
+            ROOT,
+            'configs',
+            'wider_resnet_seg',
+            'twoconv_wider-resnet38-a1-d8_4xb4-40k_voc12aug-504x504.py',
+        )
+    )
     b, h = cfg.model.backbone, cfg.model.decode_head
     assert (b.variant, b.output_stride, b.dilation_rule, b.norm_eval) == ('a1', 8, 'ademxapp', True)
     assert b.with_cp == 'norm_act'  # same results, less training memory
@@ -53,6 +61,7 @@ def test_paper_configs_are_faithful():
     assert cfg.optim_wrapper.optimizer.momentum == 0.9
     assert cfg.optim_wrapper.optimizer.weight_decay == 5e-4
     assert cfg.optim_wrapper.paramwise_cfg.custom_keys == {
-        'bias': dict(lr_mult=2.0, decay_mult=0.0)}
+        'bias': dict(lr_mult=2.0, decay_mult=0.0)
+    }
     assert cfg.model.data_preprocessor.size == (504, 504)
     assert cfg.train_dataloader.batch_size * 4 == 16

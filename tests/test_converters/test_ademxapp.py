@@ -3,6 +3,7 @@ checked against MXNet's own forward (fixtures made with MXNet 1.9.1 by
 tests/data/ademxapp/make_fixture.py) and, for the layouts the fixtures do not
 cover, against tests/helpers/source_networks.py's ademxapp forward (itself checked
 against the MXNet fixtures here)."""
+
 import os.path as osp
 
 import numpy as np
@@ -23,9 +24,13 @@ from tests.helpers.seg import ROOT
 
 FIX = osp.join(ROOT, 'tests', 'data', 'ademxapp')
 TOOL = osp.join(ROOT, 'tools', 'model_converters', 'ademxapp2mmwrn.py')
-LAYOUT = dict(depth=None, num_units=(1, 3, 1, 2, 1, 1), stem_channels=8,
-              channels=((8, 8), (8, 8), (16, 16), (16, 32), (16, 32, 64), (32, 64, 128)),
-              norm_cfg=dict(type='BN', eps=1.001e-5))
+LAYOUT = dict(
+    depth=None,
+    num_units=(1, 3, 1, 2, 1, 1),
+    stem_channels=8,
+    channels=((8, 8), (8, 8), (16, 16), (16, 32), (16, 32, 64), (32, 64, 128)),
+    norm_cfg=dict(type='BN', eps=1.001e-5),
+)
 CLS = {'a1': 'wider-resnet38-a1_4xb64_in1k.py', 'a': 'wider-resnet38-a_4xb64_in1k.py'}
 SEG = 'twoconv_wider-resnet38-a1-d8_4xb4-40k_voc12aug-504x504.py'
 
@@ -53,9 +58,12 @@ def fixture_config(tmp_path, kind, variant='a1', output_stride=8):
 def convert(src, dst, config, check=True, *extra, subprocess=False):
     """Run the converter's command line from another directory: as a user
     does (a new interpreter) with ``subprocess``, else through its main()."""
-    out = run_cli(TOOL, [osp.join(FIX, src) if not osp.isabs(src) else src, str(dst),
-                         '--config', config, *extra], cwd=osp.dirname(str(dst)),
-                  subprocess=subprocess)
+    out = run_cli(
+        TOOL,
+        [osp.join(FIX, src) if not osp.isabs(src) else src, str(dst), '--config', config, *extra],
+        cwd=osp.dirname(str(dst)),
+        subprocess=subprocess,
+    )
     if check:
         assert out.returncode == 0, out.stdout + out.stderr
     return out
@@ -65,13 +73,14 @@ def test_reader_reads_mxnet_files():
     params = load_ndarray_list(osp.join(FIX, 'rna-a1_cls5.params'))
     assert len(params) == 115 and params['arg:conv1a_weight'].shape == (8, 3, 3, 3)
     assert params['arg:conv1a_weight'].dtype == np.float32
-    assert params['aux:bn7_moving_var'].shape == (128, )
+    assert params['aux:bn7_moving_var'].shape == (128,)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize('variant', ['a1', 'a'])
 def test_classifier_matches_mxnet(tmp_path, variant):
     import mmpretrain
+
     config = fixture_config(tmp_path, 'cls', variant)
     ckpt = tmp_path / 'cls.pth'
     out = convert(f'rna-{variant}_cls10.params', ckpt, config, subprocess=True)
@@ -88,6 +97,7 @@ def test_classifier_matches_mxnet(tmp_path, variant):
 @pytest.mark.parametrize('output_stride', [8, 16])
 def test_segmentor_matches_mxnet(tmp_path, output_stride):
     from mmseg.apis import init_model
+
     config = fixture_config(tmp_path, 'seg', output_stride=output_stride)
     ckpt = tmp_path / 'seg.pth'
     convert('rna-a1_cls5.params', ckpt, config, subprocess=output_stride == 8)
@@ -107,8 +117,9 @@ def test_segmentor_matches_mxnet(tmp_path, output_stride):
     cfg.dump(str(tmp_path / 'other.py'))
     out = convert('rna-a1_cls5.params', ckpt, str(tmp_path / 'other.py'), False)
     assert out.returncode != 0
-    assert ('dilation_rule: the source needs ademxapp, the config has iabn' in out.stderr) == \
-        (output_stride == 8)
+    assert ('dilation_rule: the source needs ademxapp, the config has iabn' in out.stderr) == (
+        output_stride == 8
+    )
     assert 'head dilations: the source needs (12, 12), the config has (6, 12)' in out.stderr
 
 
@@ -121,14 +132,21 @@ def test_refuses_wrong_files_and_configs(tmp_path):
     # right kind, wrong widths: every mismatching tensor is named
     real = osp.join(ROOT, 'configs', 'wider_resnet_cls', CLS['a1'])
     out = convert('rna-a1_cls10.params', tmp_path / 'x.pth', real, check=False)
-    assert out.returncode != 0 and 'backbone.conv1a.weight: converted (8, 3, 3, 3), ' \
-        'model (64, 3, 3, 3)' in out.stderr
+    assert (
+        out.returncode != 0
+        and 'backbone.conv1a.weight: converted (8, 3, 3, 3), model (64, 3, 3, 3)' in out.stderr
+    )
     # ademxapp's BN eps
     cfg = Config.fromfile(cls_cfg)
     cfg.model.backbone.norm_cfg = dict(type='BN')
     cfg.dump(str(tmp_path / 'eps.py'))
-    out = convert('rna-a1_cls10.params', tmp_path / 'x.pth', str(tmp_path / 'eps.py'),
-                  check=False, subprocess=True)
+    out = convert(
+        'rna-a1_cls10.params',
+        tmp_path / 'x.pth',
+        str(tmp_path / 'eps.py'),
+        check=False,
+        subprocess=True,
+    )
     assert out.returncode != 0
     assert 'norm_cfg: the source needs BN eps 1.001e-05, the config has BN eps 1e-05' in out.stderr
     assert 'wider-resnet38-a1_4xb64_in1k.py' in out.stderr  # the config that fits
@@ -164,8 +182,13 @@ def test_reference_forward_matches_mxnet():
     x = torch.from_numpy(np.load(osp.join(FIX, 'input.npy')))
     layout = (1, 3, 1, 2, 1, 1)
     for variant in ('a1', 'a'):
-        ref = R.ademxapp_forward(load_ndarray_list(osp.join(FIX, f'rna-{variant}_cls10.params')),
-                                 x, variant, 32, layout=layout)
+        ref = R.ademxapp_forward(
+            load_ndarray_list(osp.join(FIX, f'rna-{variant}_cls10.params')),
+            x,
+            variant,
+            32,
+            layout=layout,
+        )
         expected = torch.from_numpy(np.load(osp.join(FIX, f'rna-{variant}_cls10_out.npy')))
         assert R.rel_diff(ref['logits'], expected) < 2e-6
     params = load_ndarray_list(osp.join(FIX, 'rna-a1_cls5.params'))
@@ -183,8 +206,9 @@ def test_classifier_into_segmenter_and_back(tmp_path):
     seg_config = osp.join(ROOT, 'configs', 'wider_resnet_seg', SEG)
     cls_config = osp.join(ROOT, 'configs', 'wider_resnet_cls', CLS['a1'])
     for kind, config, source, note in (
-            ('cls', seg_config, ALL_SOURCES[1], "dropped the source's ImageNet classifier"),
-            ('seg', cls_config, ALL_SOURCES[2], "dropped the source's segmentation head")):
+        ('cls', seg_config, ALL_SOURCES[1], "dropped the source's ImageNet classifier"),
+        ('seg', cls_config, ALL_SOURCES[2], "dropped the source's segmentation head"),
+    ):
         cfg = tiny_config(config)
         params = R.ademxapp_params(R.Random(0), head=kind, classes=21)
         src = str(tmp_path / f'ilsvrc-cls_rna-a1_{kind}.params')
@@ -200,6 +224,7 @@ def test_classifier_into_segmenter_and_back(tmp_path):
 def test_reports_unused_parameters(tmp_path):
     """An extra parameter in the source is listed, not silently dropped."""
     from mmwrn.converters import convert_ademxapp
+
     params = load_ndarray_list(osp.join(FIX, 'rna-a1_cls10.params'))
     params['arg:fc_extra_weight'] = np.zeros((2, 2), np.float32)
     _, unused, kind = convert_ademxapp(params)

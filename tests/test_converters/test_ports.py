@@ -2,6 +2,7 @@
 run as a user runs it (a subprocess in a fresh directory), against reference
 forwards written from each project's own code (tests/helpers/source_networks.py), with
 random weights saved in each project's checkpoint layout, at reduced widths."""
+
 import os.path as osp
 from functools import partial
 
@@ -19,8 +20,9 @@ CLS = osp.join(ROOT, 'configs', 'wider_resnet_cls')
 SEG = osp.join(ROOT, 'configs', 'wider_resnet_seg')
 IABN_CLS = osp.join(CLS, 'wider-resnet38-a_3rdparty-iabn_in1k.py')
 IABN_SEG = osp.join(SEG, 'deeplabv3_wider-resnet38-a2-d8_3rdparty-iabn_mapillary-v1-65.py')
-NV_SEG = osp.join(SEG, 'deeplabv3plus_wider-resnet38-a2-d8_3rdparty-nv_4xb2-80k_'
-                  'cityscapes-512x1024.py')
+NV_SEG = osp.join(
+    SEG, 'deeplabv3plus_wider-resnet38-a2-d8_3rdparty-nv_4xb2-80k_cityscapes-512x1024.py'
+)
 PSA_SEG = osp.join(SEG, 'twoconv_wider-resnet38-a1-d8_3rdparty-psa_4xb4-40k_voc12aug-504x504.py')
 
 
@@ -41,8 +43,12 @@ def convert(tmp_path, src, config, *extra, subprocess=False):
     """Run the converter's command line (in a new interpreter in ``tmp_path``
     with ``subprocess``) into a reduced-width ``config``."""
     path, cfg = tiny(tmp_path, config)
-    out = run_cli(TOOL, [src, str(tmp_path / 'out.pth'), '--config', path, *extra],
-                  cwd=tmp_path, subprocess=subprocess)
+    out = run_cli(
+        TOOL,
+        [src, str(tmp_path / 'out.pth'), '--config', path, *extra],
+        cwd=tmp_path,
+        subprocess=subprocess,
+    )
     return out, cfg
 
 
@@ -75,45 +81,65 @@ def save(tmp_path, name, obj):
 
 def test_iabn_imagenet_is_model_a_with_inplace_abn(tmp_path):
     sd = R.iabn_body(R.Random(0, signed_bn=True), classes=1000)
-    src = save(tmp_path, 'wider_resnet38.pth.tar',
-               dict(state_dict={'module.' + k: v for k, v in sd.items()}, epoch=90))
+    src = save(
+        tmp_path,
+        'wider_resnet38.pth.tar',
+        dict(state_dict={'module.' + k: v for k, v in sd.items()}, epoch=90),
+    )
     stdout, cfg, ckpt = converted(tmp_path, src, IABN_CLS)
     assert 'iabn format, iabn-a' in stdout
     assert 'in-place ABN: wrote |weight| + 1e-05 into' in stdout
-    worst, what = compare(Wrapped(lambda c, x, s: R.iabn_forward(c, x, 'a'), 'linear'), sd, cfg,
-                          ckpt)
+    worst, what = compare(
+        Wrapped(lambda c, x, s: R.iabn_forward(c, x, 'a'), 'linear'), sd, cfg, ckpt
+    )
     assert what == 'backbone + logits' and worst <= 1e-5, worst
     meta = torch.load(ckpt, weights_only=True)['meta']['converted_from']
     assert meta['file'] == 'wider_resnet38.pth.tar' and meta['format'] == 'iabn'
     arch = meta['architecture']
-    assert (arch['variant'], arch['pool_padding'], arch['act'], arch['norm_eps']) == \
-        ('a', 1, ['LeakyReLU', 0.01], 1e-5)
+    assert (arch['variant'], arch['pool_padding'], arch['act'], arch['norm_eps']) == (
+        'a',
+        1,
+        ['LeakyReLU', 0.01],
+        1e-5,
+    )
     assert not meta['init_only']
 
     # --plain-bn: the file's weights as plain ABN computes them
     stdout, cfg, ckpt = converted(tmp_path, src, IABN_CLS, '--plain-bn', subprocess=False)
     plain = partial(R.abn, inplace=False)
-    worst, _ = compare(Wrapped(lambda c, x, s: R.iabn_forward(c, x, 'a', norm_act=plain),
-                               'linear'), sd, cfg, ckpt)
+    worst, _ = compare(
+        Wrapped(lambda c, x, s: R.iabn_forward(c, x, 'a', norm_act=plain), 'linear'), sd, cfg, ckpt
+    )
     assert worst <= 1e-5
     # without the fold the network is another one (negative BN weights)
-    worst, _ = compare(Wrapped(lambda c, x, s: R.iabn_forward(c, x, 'a'), 'linear'), sd, cfg,
-                       ckpt)
+    worst, _ = compare(Wrapped(lambda c, x, s: R.iabn_forward(c, x, 'a'), 'linear'), sd, cfg, ckpt)
     assert worst > 1e-2
 
 
 def test_iabn_imagenet_refused_by_the_ademxapp_and_a1_configs(tmp_path):
     sd = R.iabn_body(R.Random(0, signed_bn=True), classes=1000)
-    src = save(tmp_path, 'wider_resnet38.pth.tar',
-               dict(state_dict={'module.' + k: v for k, v in sd.items()}))
-    err = refused(tmp_path, src, osp.join(CLS, 'wider-resnet38-a_4xb64_in1k.py'),
-                  'pool_padding: the source needs 1, the config has 0',
-                  'act_cfg: the source needs LeakyReLU(0.01), the config has ReLU',
-                  'norm_cfg: the source needs BN eps 1e-05, the config has BN eps 1.001e-05',
-                  'wider-resnet38-a_3rdparty-iabn_in1k.py', subprocess=True)
+    src = save(
+        tmp_path,
+        'wider_resnet38.pth.tar',
+        dict(state_dict={'module.' + k: v for k, v in sd.items()}),
+    )
+    err = refused(
+        tmp_path,
+        src,
+        osp.join(CLS, 'wider-resnet38-a_4xb64_in1k.py'),
+        'pool_padding: the source needs 1, the config has 0',
+        'act_cfg: the source needs LeakyReLU(0.01), the config has ReLU',
+        'norm_cfg: the source needs BN eps 1e-05, the config has BN eps 1.001e-05',
+        'wider-resnet38-a_3rdparty-iabn_in1k.py',
+        subprocess=True,
+    )
     assert 'variant' not in err
-    refused(tmp_path, src, osp.join(CLS, 'wider-resnet38-a1_4xb64_in1k.py'),
-            'variant: the source needs a, the config has a1')
+    refused(
+        tmp_path,
+        src,
+        osp.join(CLS, 'wider-resnet38-a1_4xb64_in1k.py'),
+        'variant: the source needs a, the config has a1',
+    )
     # IABN's WiderResNet has no dilated form: no segmenter reproduces it
     refused(tmp_path, src, IABN_SEG, 'variant: the source needs a, the config has a2')
 
@@ -123,8 +149,11 @@ def test_iabn_vistas_snapshot_body_and_deeplabv3_head(tmp_path):
     rng = R.Random(1, signed_bn=True)
     body = R.iabn_body(rng)
     head, cls = R.iabn_deeplab_head(rng, R.CHANNELS[-1][-1], cfg.model.decode_head.channels, 65)
-    src = save(tmp_path, 'wide_resnet38_deeplab_vistas.pth.tar',
-               dict(state_dict=dict(body=body, head=head, cls=cls)))
+    src = save(
+        tmp_path,
+        'wide_resnet38_deeplab_vistas.pth.tar',
+        dict(state_dict=dict(body=body, head=head, cls=cls)),
+    )
     stdout, cfg, ckpt = converted(tmp_path, src, IABN_SEG)
     assert 'iabn-a2 (Vistas snapshot: body, head, cls)' in stdout
     assert 'not converted' not in stdout and 'kept at initialisation' not in stdout
@@ -138,30 +167,49 @@ def test_iabn_vistas_snapshot_body_and_deeplabv3_head(tmp_path):
     worst, what = compare(Wrapped(forward, 'iabn-deeplabv3'), None, cfg, ckpt)
     assert what == 'backbone + logits' and worst <= 1e-5, worst
     # mmwrn's "ademxapp" dilation rule and ReLU: another network
-    refused(tmp_path, src, osp.join(SEG, 'deeplabv3_wider-resnet38-a2-d8_4xb2-80k_'
-                                    'cityscapes-512x1024.py'),
-            'dilation_rule: the source needs iabn, the config has ademxapp',
-            'act_cfg: the source needs LeakyReLU(0.01), the config has ReLU', subprocess=True)
-    refused(tmp_path, src, NV_SEG, 'act_cfg: the source needs LeakyReLU(0.01)',
-            'head type: the source needs ASPPHead, the config has DepthwiseSeparableASPPHead')
+    refused(
+        tmp_path,
+        src,
+        osp.join(SEG, 'deeplabv3_wider-resnet38-a2-d8_4xb2-80k_cityscapes-512x1024.py'),
+        'dilation_rule: the source needs iabn, the config has ademxapp',
+        'act_cfg: the source needs LeakyReLU(0.01), the config has ReLU',
+        subprocess=True,
+    )
+    refused(
+        tmp_path,
+        src,
+        NV_SEG,
+        'act_cfg: the source needs LeakyReLU(0.01)',
+        'head type: the source needs ASPPHead, the config has DepthwiseSeparableASPPHead',
+    )
 
 
 def test_nv_a2_drops_the_imagenet_classifier(tmp_path):
     sd = R.iabn_body(R.Random(2), fmt='nv', classes=1000)
-    src = save(tmp_path, 'wider_resnet38.pth.tar',
-               dict(state_dict={'module.' + k: v for k, v in sd.items()}))
+    src = save(
+        tmp_path,
+        'wider_resnet38.pth.tar',
+        dict(state_dict={'module.' + k: v for k, v in sd.items()}),
+    )
     stdout, cfg, ckpt = converted(tmp_path, src, NV_SEG)
     assert 'nv format, nv-a2' in stdout and 'in-place ABN' not in stdout
-    assert "dropped the source's ImageNet classifier (2 tensors: head.fc.bias, head.fc.weight)" \
+    assert (
+        "dropped the source's ImageNet classifier (2 tensors: head.fc.bias, head.fc.weight)"
         in stdout
+    )
     assert 'decode_head.image_pool.1.conv.weight' in stdout  # listed: kept at init
-    worst, what = compare(Wrapped(lambda c, x, s: R.iabn_forward(c, x, 'a2', s == 8, 'nv')),
-                          sd, cfg, ckpt)
+    worst, what = compare(
+        Wrapped(lambda c, x, s: R.iabn_forward(c, x, 'a2', s == 8, 'nv')), sd, cfg, ckpt
+    )
     assert what == 'backbone' and worst <= 1e-5, worst
-    refused(tmp_path, src, osp.join(SEG, 'deeplabv3plus_wider-resnet38-a2-d8_4xb2-80k_'
-                                    'cityscapes-512x1024.py'),
-            'dilation_rule: the source needs iabn, the config has ademxapp', osp.basename(NV_SEG),
-            subprocess=True)
+    refused(
+        tmp_path,
+        src,
+        osp.join(SEG, 'deeplabv3plus_wider-resnet38-a2-d8_4xb2-80k_cityscapes-512x1024.py'),
+        'dilation_rule: the source needs iabn, the config has ademxapp',
+        osp.basename(NV_SEG),
+        subprocess=True,
+    )
 
 
 def test_psa_resnet38d(tmp_path):
@@ -171,16 +219,26 @@ def test_psa_resnet38d(tmp_path):
     assert 'psa format, psa-a1' in stdout and 'fc8.weight' in stdout
     worst, what = compare(Wrapped(lambda c, x, s: R.psa_forward(c, x)), sd, cfg, ckpt)
     assert what == 'backbone' and worst <= 1e-5, worst
-    refused(tmp_path, src, osp.join(SEG, 'twoconv_wider-resnet38-a1-d8_4xb4-40k_voc12aug-'
-                                    '504x504.py'),
-            'norm_cfg: the source needs BN eps 1e-05, the config has BN eps 1.001e-05',
-            subprocess=True)
-    refused(tmp_path, src, osp.join(CLS, 'wider-resnet38-a1_4xb64_in1k.py'),
-            'output_stride: the source needs 8, the config has 32')
+    refused(
+        tmp_path,
+        src,
+        osp.join(SEG, 'twoconv_wider-resnet38-a1-d8_4xb4-40k_voc12aug-504x504.py'),
+        'norm_cfg: the source needs BN eps 1e-05, the config has BN eps 1.001e-05',
+        subprocess=True,
+    )
+    refused(
+        tmp_path,
+        src,
+        osp.join(CLS, 'wider-resnet38-a1_4xb64_in1k.py'),
+        'output_stride: the source needs 8, the config has 32',
+    )
     # a 4-level decoder's backbone ends at B6: B7 and bn7 are dropped with a notice
-    stdout, cfg, ckpt = converted(tmp_path, src, osp.join(
-        SEG, 'deeplabv3plus_wider-resnet38-a1-b6-d8_4xb4-80k_ade20k-512x512.py'),
-        subprocess=False)
+    stdout, cfg, ckpt = converted(
+        tmp_path,
+        src,
+        osp.join(SEG, 'deeplabv3plus_wider-resnet38-a1-b6-d8_4xb4-80k_ade20k-512x512.py'),
+        subprocess=False,
+    )
     assert 'note: dropped b7, bn7 (' in stdout and 'out_indices (2, 3, 4, 5)' in stdout
     worst, what = compare(Wrapped(lambda c, x, s: R.psa_forward(c, x)), sd, cfg, ckpt)
     assert what == 'backbone' and worst <= 1e-5, worst
@@ -194,7 +252,7 @@ def test_what_the_file_is_decides_the_variant(tmp_path):
     stdout, _, ckpt = converted(tmp_path, src, IABN_CLS, '--arch', 'a', subprocess=False)
     assert 'iabn-a' in stdout and 'head.fc.weight' in stdout  # kept at init, listed
     out, _ = convert(tmp_path, src, IABN_CLS, '--arch', 'a1')
-    assert out.returncode != 0 and "--arch a1 is not a network the iabn format holds" in out.stderr
+    assert out.returncode != 0 and '--arch a1 is not a network the iabn format holds' in out.stderr
     withcls = save(tmp_path, 'cls.pth', dict(state_dict=R.iabn_body(R.Random(4), classes=10)))
     out, _ = convert(tmp_path, withcls, IABN_CLS, '--arch', 'a2')
     assert out.returncode != 0 and 'contradicts the file' in out.stderr
@@ -207,7 +265,9 @@ def test_init_only_converts_another_network_and_says_so(tmp_path):
     assert '--init-only: NOT the source network' in stdout
     meta = torch.load(ckpt, weights_only=True)['meta']['converted_from']
     assert meta['init_only'] and {m['setting'] for m in meta['mismatches']} >= {
-        'variant', 'act_cfg'}
+        'variant',
+        'act_cfg',
+    }
 
 
 def test_refuses_wrong_files(tmp_path):
@@ -220,16 +280,27 @@ def test_refuses_wrong_files(tmp_path):
     out, _ = convert(tmp_path, psa, PSA_SEG, '--format', 'iabn', '--arch', 'a2')
     assert out.returncode != 0 and 'no stem conv' in out.stderr
     # NVIDIA's trained DeepWV3Plus: its head is not mmseg's, and it has no bn_out
-    nv_seg = {'module.' + k: v for k, v in R.iabn_body(R.Random(7), fmt='nv').items()
-              if not k.startswith('bn_out')}
+    nv_seg = {
+        'module.' + k: v
+        for k, v in R.iabn_body(R.Random(7), fmt='nv').items()
+        if not k.startswith('bn_out')
+    }
     nv_seg['module.aspp.features.0.0.weight'] = torch.zeros(4, 256, 1, 1)
     nv_seg['module.final.0.weight'] = torch.zeros(4, 8, 3, 3)
-    refused(tmp_path, save(tmp_path, 'cityscapes_best.pth', dict(state_dict=nv_seg)), NV_SEG,
-            'NV segmentation checkpoint (DeepWV3Plus')
+    refused(
+        tmp_path,
+        save(tmp_path, 'cityscapes_best.pth', dict(state_dict=nv_seg)),
+        NV_SEG,
+        'NV segmentation checkpoint (DeepWV3Plus',
+    )
 
 
-PSA_CAM = osp.join(ROOT, 'configs', 'wider_resnet_wsss',
-                   'wider-resnet38-a1-d8-cam_3rdparty-psa_2xb8-15e_voc12aug-448x448.py')
+PSA_CAM = osp.join(
+    ROOT,
+    'configs',
+    'wider_resnet_wsss',
+    'wider-resnet38-a1-d8-cam_3rdparty-psa_2xb8-15e_voc12aug-448x448.py',
+)
 
 
 def test_psa_classifier_keeps_fc8_and_refuses_unknown_layers(tmp_path):
@@ -245,10 +316,15 @@ def test_psa_classifier_keeps_fc8_and_refuses_unknown_layers(tmp_path):
     stdout, _, _ = converted(tmp_path, src, PSA_SEG, subprocess=False)
     assert "dropped the source's CAM classifier (1 tensors: head.fc8.weight)" in stdout
     # SEAM's classifier carries PCM layers the converter does not know: refused, listed
-    seam = dict(sd, **{'f8_3.weight': torch.zeros(4, 8, 1, 1),
-                       'f9.weight': torch.zeros(4, 4, 1, 1)})
+    seam = dict(
+        sd, **{'f8_3.weight': torch.zeros(4, 8, 1, 1), 'f9.weight': torch.zeros(4, 4, 1, 1)}
+    )
     err = refused(tmp_path, save(tmp_path, 'seam.pth', seam), PSA_CAM)
     assert 'layers the converter does not know' in err and 'f8_3.weight, f9.weight' in err
     # PSA's classifier into the ademxapp-eps CAM config: BN eps differs, refused
-    refused(tmp_path, src, PSA_CAM.replace('_3rdparty-psa', ''),
-            'norm_cfg: the source needs BN eps 1e-05, the config has BN eps 1.001e-05')
+    refused(
+        tmp_path,
+        src,
+        PSA_CAM.replace('_3rdparty-psa', ''),
+        'norm_cfg: the source needs BN eps 1e-05, the config has BN eps 1.001e-05',
+    )

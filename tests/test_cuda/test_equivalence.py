@@ -14,6 +14,7 @@ for that reason (a BN bias gradient 1.19e-3 apart on the H200, 2026-12-04)
 although neither was wrong; against float64 each path's own rounding is
 measured, and the CPU's fp32 must meet the same bar as the GPU's.
 """
+
 import copy
 
 import pytest
@@ -27,7 +28,7 @@ from tests.helpers.device import devices, exact_fp32, loss_and_grads, paper_segm
 # the init's statistics; ``with_cp=False`` (the configs' ``'norm_act'`` runs each
 # unit eagerly, a graph break per unit by design, compiled in
 # tests/test_models/test_utils/test_norm_act_recompute.py).
-NO_DROPOUT = dict(drop_rates=(0, ) * 6)
+NO_DROPOUT = dict(drop_rates=(0,) * 6)
 CROSS_ENTROPY = dict(loss_decode=dict(type='CrossEntropyLoss', loss_weight=1.0))
 # Bars in relative norm. The loss and the backbone's output: fp32 rounding
 # through 38 layers (CPU fp32 at real widths: output 8.6e-7, loss exact). The
@@ -59,15 +60,19 @@ def errors(result, ref):
 def assert_within_tolerance(path, errs):
     grads = {k: v for k, v in errs.items() if k.startswith('grad ')}
     worst = max(grads, key=grads.get)
-    print(f'{path}: loss {errs["loss"]:.1e}, output {errs["output"]:.1e}, '
-          f'worst {worst} {grads[worst]:.1e}')
+    print(
+        f'{path}: loss {errs["loss"]:.1e}, output {errs["output"]:.1e}, '
+        f'worst {worst} {grads[worst]:.1e}'
+    )
     for key in ('loss', 'output'):
         assert errs[key] <= OUTPUT_TOLERANCE, (
             f'{path}: {key} off by {errs[key]:.2e} in relative norm '
-            f'(> {OUTPUT_TOLERANCE:g}) from the float64 reference')
+            f'(> {OUTPUT_TOLERANCE:g}) from the float64 reference'
+        )
     assert grads[worst] <= GRAD_TOLERANCE, (
         f'{path}: {worst} off by {grads[worst]:.2e} in relative norm '
-        f'(> {GRAD_TOLERANCE:g}) from the float64 reference')
+        f'(> {GRAD_TOLERANCE:g}) from the float64 reference'
+    )
 
 
 @pytest.fixture(scope='module', params=devices())
@@ -101,8 +106,9 @@ def run_path(model, batch, path, device=None):
     return loss, grads, feat
 
 
-@pytest.mark.parametrize('path', ['eager', 'channels_last',
-                                  pytest.param('compiled', marks=pytest.mark.slow)])
+@pytest.mark.parametrize(
+    'path', ['eager', 'channels_last', pytest.param('compiled', marks=pytest.mark.slow)]
+)
 def test_execution_paths_match_float64(segmenter, path):
     """On CPU channels_last runs torch's native kernels: oneDNN (torch 2.14.1)
     corrupts the heap computing the weight gradient of a stride-2 1x1 conv in

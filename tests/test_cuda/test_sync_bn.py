@@ -7,6 +7,7 @@ BN. With one process both compute plain BN (they synchronise from two on; the
 two-process check is tests/test_tools/test_distributed.py, on CPU). mmcv's own
 ``MMSyncBN`` needs mmcv's CUDA ops, which the set-up does not build (mmwrn
 needs none)."""
+
 import socket
 
 import pytest
@@ -27,8 +28,10 @@ from tests.helpers.device import (
 )
 from tests.helpers.seg import make_batch
 
-SYNC_BN = {'cuda': ('SyncBN', torch.nn.SyncBatchNorm, 'nccl'),
-           'cpu': ('mmwrn.SyncBN', None, 'gloo')}
+SYNC_BN = {
+    'cuda': ('SyncBN', torch.nn.SyncBatchNorm, 'nccl'),
+    'cpu': ('mmwrn.SyncBN', None, 'gloo'),
+}
 
 
 def free_port():
@@ -40,8 +43,9 @@ def free_port():
 @pytest.fixture
 def process_group(request):
     backend = SYNC_BN[request.param][2]
-    dist.init_process_group(backend, init_method=f'tcp://127.0.0.1:{free_port()}',
-                            rank=0, world_size=1)
+    dist.init_process_group(
+        backend, init_method=f'tcp://127.0.0.1:{free_port()}', rank=0, world_size=1
+    )
     yield request.param
     dist.destroy_process_group()
 
@@ -56,22 +60,29 @@ def test_sync_bn_in_one_process_group_trains_as_bn(process_group):
     models = {}
     for norm in ('BN', norm_type):
         # BN trained (not frozen), no dropout: the two runs must agree
-        cfg = paper_config(s['tiny'], s['size'], norm_eval=False, drop_rates=(0, ) * 6,
-                           norm_cfg=dict(type=norm, eps=1.001e-5, requires_grad=True))
+        cfg = paper_config(
+            s['tiny'],
+            s['size'],
+            norm_eval=False,
+            drop_rates=(0,) * 6,
+            norm_cfg=dict(type=norm, eps=1.001e-5, requires_grad=True),
+        )
         models[norm] = build_segmenter(cfg, device)
     sync = models[norm_type]
     sync.load_state_dict(models['BN'].state_dict())
     if torch_cls is not None:
         assert any(isinstance(m, torch_cls) for m in sync.modules())
     wrapped = MMDistributedDataParallel(
-        module=sync, device_ids=[torch.cuda.current_device()] if device == 'cuda' else None)
+        module=sync, device_ids=[torch.cuda.current_device()] if device == 'cuda' else None
+    )
     optim_cfg = Config.fromfile(PAPER_SEG).optim_wrapper
     losses = {}
     with exact_fp32():
         for norm, runner_model in (('BN', models['BN']), (norm_type, wrapped)):
             wrapper = build_optim_wrapper(models[norm], optim_cfg)
-            losses[norm] = [float(runner_model.train_step(batch, wrapper)['loss'])
-                            for _ in range(2)]
+            losses[norm] = [
+                float(runner_model.train_step(batch, wrapper)['loss']) for _ in range(2)
+            ]
     torch.testing.assert_close(losses[norm_type], losses['BN'], rtol=1e-5, atol=0)
     ref = models['BN'].state_dict()
     for name, value in sync.state_dict().items():

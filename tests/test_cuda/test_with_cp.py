@@ -3,6 +3,7 @@ activation recomputed) in the paper's segmenter: the same loss, gradients and
 BN statistics as without it (dropout and BN training included), and on a GPU
 at most half (``True``) and 0.6x (``'norm_act'``) the peak memory of a
 training step at the configs' batch (4 x 504 x 504)."""
+
 import copy
 
 import pytest
@@ -63,9 +64,12 @@ def test_with_cp_halves_peak_cuda_memory_at_batch_4_504():
         torch.cuda.synchronize()
         peaks[with_cp] = torch.cuda.max_memory_allocated() / 2**20
     ratio = peaks[True] / peaks[False]
-    assert ratio <= 0.5, (f'with_cp peak {peaks[True]:.0f} MiB vs {peaks[False]:.0f} MiB '
-                          f'without: {ratio:.2f}x')
+    assert ratio <= 0.5, (
+        f'with_cp peak {peaks[True]:.0f} MiB vs {peaks[False]:.0f} MiB without: {ratio:.2f}x'
+    )
     # 0.59x measured on the CPU heap (docs/en/advanced_guides/training_memory.md)
     ratio = peaks['norm_act'] / peaks[False]
-    assert ratio <= 0.6, (f"with_cp='norm_act' peak {peaks['norm_act']:.0f} MiB vs "
-                          f'{peaks[False]:.0f} MiB without: {ratio:.2f}x')
+    assert ratio <= 0.6, (
+        f"with_cp='norm_act' peak {peaks['norm_act']:.0f} MiB vs "
+        f'{peaks[False]:.0f} MiB without: {ratio:.2f}x'
+    )

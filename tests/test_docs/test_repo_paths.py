@@ -1,6 +1,7 @@
 """docs/en/_ext/repo_paths.py: the check behind tools/build_docs.sh that every
 repository path and relative link the documentation names exists. The build
 itself runs in tools/run_tests.sh after the suite."""
+
 import importlib.util
 import os.path as osp
 
@@ -17,13 +18,18 @@ def load_checker():
 
 def test_paths_in_text():
     check = load_checker()
-    text = ('python tools/train.py configs/demo/ CONFIG --work-dir work_dirs/x; '
-            '`tools/no_such_tool.py`, requirements/{build,runtime}.txt, '
-            'requirements/{build,nope}.txt, configs/*/metafile.yml|yaml, '
-            'configs/*/README.md, configs/*/nothing.md, checkpoints/<name>.pth, '
-            'mmwrn/models/.')
+    text = (
+        'python tools/train.py configs/demo/ CONFIG --work-dir work_dirs/x; '
+        '`tools/no_such_tool.py`, requirements/{build,runtime}.txt, '
+        'requirements/{build,nope}.txt, configs/*/metafile.yml|yaml, '
+        'configs/*/README.md, configs/*/nothing.md, checkpoints/<name>.pth, '
+        'mmwrn/models/.'
+    )
     assert check.missing_paths(text, ROOT) == [
-        'tools/no_such_tool.py', 'requirements/{build,nope}.txt', 'configs/*/nothing.md']
+        'tools/no_such_tool.py',
+        'requirements/{build,nope}.txt',
+        'configs/*/nothing.md',
+    ]
 
 
 def test_markdown_links_code_spans_and_anchors(tmp_path):
@@ -31,18 +37,26 @@ def test_markdown_links_code_spans_and_anchors(tmp_path):
     page = tmp_path / 'page.md'
     page.write_text('# Page\n\n## A `code` heading (x)\n\nSee [here](#a-code-heading-x).\n')
     doc = tmp_path / 'doc.md'
-    doc.write_text('\n'.join([
-        '# Doc',
-        '[ok](page.md#a-code-heading-x) and [web](https://example.org/x.md)',
-        '[bad anchor](page.md#nothing) and [gone](missing.md)',
-        'run `tools/train.py` and `tools/gone.py`',
-        '```bash',
-        'python tools/also_gone.py [link](not-a-link.md)',
-        '```',
-    ]) + '\n')
+    doc.write_text(
+        '\n'.join(
+            [
+                '# Doc',
+                '[ok](page.md#a-code-heading-x) and [web](https://example.org/x.md)',
+                '[bad anchor](page.md#nothing) and [gone](missing.md)',
+                'run `tools/train.py` and `tools/gone.py`',
+                '```bash',
+                'python tools/also_gone.py [link](not-a-link.md)',
+                '```',
+            ]
+        )
+        + '\n'
+    )
     assert check.check_markdown(str(doc), ROOT) == [
-        (3, 'link target page.md#nothing: no heading with anchor #nothing in '
-            + osp.relpath(str(page), ROOT)),
+        (
+            3,
+            'link target page.md#nothing: no heading with anchor #nothing in '
+            + osp.relpath(str(page), ROOT),
+        ),
         (3, 'link target missing.md does not exist'),
         (4, 'tools/gone.py does not exist'),
         (6, 'tools/also_gone.py does not exist'),

@@ -1,4 +1,5 @@
 """Atomic checkpoint writes (mmwrn's LocalBackend for local paths)."""
+
 import os
 import stat
 

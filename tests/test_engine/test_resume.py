@@ -1,5 +1,6 @@
 """tools/train.py's resume helpers: hooks added to a config, the checkpoint
 `--resume` picks, the Slurm requeue decision."""
+
 import os
 import signal
 import time
@@ -16,17 +17,25 @@ from mmwrn.engine import (
 )
 
 
-@pytest.mark.parametrize('existing', [None, [], [dict(type='EMAHook')],
-                                      [dict(type='RNGStateHook')], [RNGStateHook()],
-                                      [dict(type=RNGStateHook)],
-                                      [dict(type='mmwrn.PreemptionHook', signals=['SIGINT'])]])
+@pytest.mark.parametrize(
+    'existing',
+    [
+        None,
+        [],
+        [dict(type='EMAHook')],
+        [dict(type='RNGStateHook')],
+        [RNGStateHook()],
+        [dict(type=RNGStateHook)],
+        [dict(type='mmwrn.PreemptionHook', signals=['SIGINT'])],
+    ],
+)
 def test_hooks_added_once(existing):
     cfg = Config(dict(custom_hooks=existing))
     hooks = add_resume_hooks(cfg).custom_hooks
     kinds = [h['type'] if isinstance(h, dict) else type(h) for h in hooks]
     names = [k.split('.')[-1] if isinstance(k, str) else k.__name__ for k in kinds]
     assert sorted(n for n in names if n != 'EMAHook') == ['PreemptionHook', 'RNGStateHook']
-    assert hooks[:len(existing or [])] == (existing or []), 'the config\'s hooks kept'
+    assert hooks[: len(existing or [])] == (existing or []), "the config's hooks kept"
 
 
 def test_resume_checkpoint(tmp_path):

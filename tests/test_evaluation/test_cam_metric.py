@@ -1,5 +1,6 @@
 """CAMMIoUMetric: PSA's CAM prediction (background threshold stacked first,
 argmax) scored as the WSSS papers do, at every threshold of a sweep."""
+
 import numpy as np
 import pytest
 from mmengine.registry import METRICS
@@ -20,9 +21,9 @@ def brute_miou(preds, gts, n=21):
 
 
 def psa_pred(cams, labels, t):
-    full = np.zeros((20, ) + cams.shape[1:], np.float32)
+    full = np.zeros((20,) + cams.shape[1:], np.float32)
     full[labels] = cams
-    return np.argmax(np.concatenate([np.full((1, ) + cams.shape[1:], t, np.float32), full]), 0)
+    return np.argmax(np.concatenate([np.full((1,) + cams.shape[1:], t, np.float32), full]), 0)
 
 
 def test_sweep_matches_brute_force_and_psa_argmax():
@@ -43,7 +44,8 @@ def test_sweep_matches_brute_force_and_psa_argmax():
         for s, p in zip(samples, preds):
             assert np.array_equal(cams_to_label(s['cams'], s['cam_labels'], t), p)
         assert res[f'cam/mIoU@{t:.2f}'] == pytest.approx(
-            brute_miou(preds, [s['gt_sem_seg'] for s in samples]))
+            brute_miou(preds, [s['gt_sem_seg'] for s in samples])
+        )
     best = max(thresholds, key=lambda t: res[f'cam/mIoU@{t:.2f}'])
     assert res['cam/best_threshold'] == best
     assert res['cam/mIoU'] == res[f'cam/mIoU@{best:.2f}']

@@ -2,6 +2,7 @@
 user runs it (a subprocess for the command-line tools) and must end in a clear
 message naming the problem, a non-zero exit status, no traceback, and no input
 file changed (sha256 before and after)."""
+
 import glob
 import hashlib
 import os
@@ -28,16 +29,20 @@ SEG = osp.join(ROOT, 'configs', 'wider_resnet_seg')
 VOC = osp.join(SEG, 'twoconv_wider-resnet38-a1-d8_4xb4-40k_voc12aug-504x504.py')
 CLS = osp.join(ROOT, 'configs', 'wider_resnet_cls', 'wider-resnet38-a1_4xb64_in1k.py')
 ADEMXAPP = osp.join(ROOT, 'tests', 'data', 'ademxapp', 'rna-a1_cls10.params')
-ADEMXAPP_LAYOUT = dict(depth=None, num_units=(1, 3, 1, 2, 1, 1), stem_channels=8,
-                       channels=((8, 8), (8, 8), (16, 16), (16, 32), (16, 32, 64),
-                                 (32, 64, 128)),
-                       norm_cfg=dict(type='BN', eps=1.001e-5))
+ADEMXAPP_LAYOUT = dict(
+    depth=None,
+    num_units=(1, 3, 1, 2, 1, 1),
+    stem_channels=8,
+    channels=((8, 8), (8, 8), (16, 16), (16, 32), (16, 32, 64), (32, 64, 128)),
+    norm_cfg=dict(type='BN', eps=1.001e-5),
+)
 ENV = dict(os.environ, PYTHONWARNINGS='ignore', PYTHONPATH=ROOT)
 
 
 def run(*args):
-    return subprocess.run([sys.executable, *map(str, args)], cwd=ROOT, env=ENV,
-                          capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, *map(str, args)], cwd=ROOT, env=ENV, capture_output=True, text=True
+    )
 
 
 def sha(path):
@@ -47,8 +52,13 @@ def sha(path):
 
 def hashes(root):
     """sha256 of every file under ``root`` (or of the file ``root``)."""
-    files = [root] if osp.isfile(root) else sorted(
-        p for p in glob.glob(osp.join(root, '**', '*'), recursive=True) if osp.isfile(p))
+    files = (
+        [root]
+        if osp.isfile(root)
+        else sorted(
+            p for p in glob.glob(osp.join(root, '**', '*'), recursive=True) if osp.isfile(p)
+        )
+    )
     return {p: sha(p) for p in files}
 
 
@@ -70,6 +80,7 @@ def assert_clean_failure(out, *words):
 def seg(tmp_path_factory):
     """A tiny VOC-layout dataset, its config and a checkpoint that fits it."""
     from mmseg.apis import init_model
+
     tmp = tmp_path_factory.mktemp('seg')
     data_root = synthetic_data.make_voc(str(tmp / 'data'), num_train=4, num_val=2, size=64)
     cfg = tiny_train_config(VOC, data_root, str(tmp))
@@ -80,6 +91,7 @@ def seg(tmp_path_factory):
 
 
 # 1. Tools that write files: never over an input, atomically, the path named on failure
+
 
 @pytest.mark.slow
 @pytest.mark.parametrize('how', ['same path', 'symbolic link', 'hard link'])
@@ -127,8 +139,9 @@ def test_save_torch_is_atomic_and_names_the_path(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('tool,src_name', [('ademxapp2mmwrn.py', 'w.params'),
-                                           ('port2mmwrn.py', 'w.pth')])
+@pytest.mark.parametrize(
+    'tool,src_name', [('ademxapp2mmwrn.py', 'w.params'), ('port2mmwrn.py', 'w.pth')]
+)
 @pytest.mark.parametrize('dst', ['source', 'config'])
 def test_converters_refuse_to_overwrite_their_inputs(tmp_path, tool, src_name, dst):
     src = tmp_path / src_name
@@ -155,13 +168,15 @@ def test_converter_names_the_path_it_cannot_write(tmp_path):
     blocker = tmp_path / 'a_file'
     blocker.write_text('not a folder')
     before = sha(ADEMXAPP)
-    out = run('tools/model_converters/ademxapp2mmwrn.py', ADEMXAPP, blocker / 'x.pth',
-              '--config', config)
+    out = run(
+        'tools/model_converters/ademxapp2mmwrn.py', ADEMXAPP, blocker / 'x.pth', '--config', config
+    )
     assert_clean_failure(out, f'cannot write {blocker / "x.pth"}')
     assert sha(ADEMXAPP) == before
 
 
 # 2. Evaluation and inference refuse a checkpoint that does not fit the model
+
 
 def _break(state_dict, how):
     if how == 'missing':
@@ -185,13 +200,18 @@ def test_test_tool_refuses_a_checkpoint_that_does_not_fit(seg, how):
     torch.save(checkpoint, path)
     before = hashes(seg['data_root'])
     out = run('tools/test.py', seg['cfg'], path, '--work-dir', seg['tmp'] / f'test_{how}')
-    assert_clean_failure(out, f'{path} does not match the model', key,
-                         '--allow-partial-checkpoint')
+    assert_clean_failure(out, f'{path} does not match the model', key, '--allow-partial-checkpoint')
     assert not miou(out)
     assert hashes(seg['data_root']) == before
     if how == 'missing':  # the documented opt-in evaluates it, with a warning
-        out = run('tools/test.py', seg['cfg'], path, '--work-dir', seg['tmp'] / 'test_opt_in',
-                  '--allow-partial-checkpoint')
+        out = run(
+            'tools/test.py',
+            seg['cfg'],
+            path,
+            '--work-dir',
+            seg['tmp'] / 'test_opt_in',
+            '--allow-partial-checkpoint',
+        )
         assert out.returncode == 0, out.stderr[-3000:]
         assert 'partial checkpoint allowed' in out.stdout + out.stderr
         assert miou(out)
@@ -201,16 +221,25 @@ def test_test_tool_refuses_a_checkpoint_that_does_not_fit(seg, how):
 def test_test_tool_refuses_to_write_predictions_over_the_dataset(seg):
     labels = osp.join(seg['data_root'], 'SegmentationClass')
     before = hashes(seg['data_root'])
-    out = run('tools/test.py', seg['cfg'], seg['ckpt'], '--work-dir', seg['tmp'] / 'out',
-              '--out', labels)
-    assert_clean_failure(out, f'--out {labels} is the test dataset\'s folder')
-    out = run('tools/test.py', seg['cfg'], seg['ckpt'], '--work-dir', seg['tmp'] / 'out',
-              '--out', seg['ckpt'])
+    out = run(
+        'tools/test.py', seg['cfg'], seg['ckpt'], '--work-dir', seg['tmp'] / 'out', '--out', labels
+    )
+    assert_clean_failure(out, f"--out {labels} is the test dataset's folder")
+    out = run(
+        'tools/test.py',
+        seg['cfg'],
+        seg['ckpt'],
+        '--work-dir',
+        seg['tmp'] / 'out',
+        '--out',
+        seg['ckpt'],
+    )
     assert_clean_failure(out, 'is the input', seg['ckpt'])
     assert hashes(seg['data_root']) == before
 
 
 # 3. Label values outside the classes
+
 
 @pytest.fixture(scope='module')
 def bad_labels(seg):
@@ -240,35 +269,58 @@ def test_test_tool_stops_on_label_values_outside_the_classes(seg, bad_labels):
     config, label_file = bad_labels
     before = sha(label_file)
     out = run('tools/test.py', config, seg['ckpt'], '--work-dir', seg['tmp'] / 'labels')
-    assert_clean_failure(out, 'label values outside the 21 classes', label_file,
-                         '{30: 10}', 'check_dataset.py')
+    assert_clean_failure(
+        out, 'label values outside the 21 classes', label_file, '{30: 10}', 'check_dataset.py'
+    )
     assert not miou(out)
     assert sha(label_file) == before
     # switched off, the old behaviour: an mIoU that leaves the 10 pixels out
-    out = run('tools/test.py', config, seg['ckpt'], '--work-dir', seg['tmp'] / 'labels_off',
-              '--cfg-options', 'custom_hooks=[]')
+    out = run(
+        'tools/test.py',
+        config,
+        seg['ckpt'],
+        '--work-dir',
+        seg['tmp'] / 'labels_off',
+        '--cfg-options',
+        'custom_hooks=[]',
+    )
     assert out.returncode == 0 and miou(out)
 
 
 def test_label_range_hook_counts_values_and_can_warn():
     from mmwrn.engine.hooks.label_range_hook import LabelRangeHook, out_of_range
+
     labels = torch.tensor([[0, 20, 21, 255, 30, 30, -1]])
     assert out_of_range(labels, 21, 255) == {-1: 1, 21: 1, 30: 2}
     assert out_of_range(labels, 21) == {-1: 1, 21: 1, 30: 2, 255: 1}
-    with pytest.raises(ValueError, match=r"action must be one of \('error', 'warn'\), "
-                                         "got str 'raise'"):
+    with pytest.raises(
+        ValueError,
+        match=r"action must be one of \('error', 'warn'\), "
+        "got str 'raise'",
+    ):
         LabelRangeHook(action='raise')
 
 
 # 4. A non-finite loss or weight stops training before the next checkpoint
 
+
 @pytest.mark.slow
 def test_training_stops_on_nan_input(seg):
     work = seg['tmp'] / 'nan_input'
-    out = run('tools/train.py', seg['cfg'], '--work-dir', work,
-              '--cfg-options', 'model.data_preprocessor.std=[0,0,0]')  # x / 0: inf, NaN
-    assert_clean_failure(out, 'training stopped at iteration 1', 'non-finite loss',
-                         'no checkpoint had been saved yet')
+    out = run(
+        'tools/train.py',
+        seg['cfg'],
+        '--work-dir',
+        work,
+        '--cfg-options',
+        'model.data_preprocessor.std=[0,0,0]',
+    )  # x / 0: inf, NaN
+    assert_clean_failure(
+        out,
+        'training stopped at iteration 1',
+        'non-finite loss',
+        'no checkpoint had been saved yet',
+    )
     assert glob.glob(str(work / '*.pth')) == []
 
 
@@ -276,14 +328,17 @@ def test_training_stops_on_nan_input(seg):
 def test_training_stops_on_divergence_and_keeps_the_last_good_checkpoint(seg):
     config = str(seg['tmp'] / 'diverging.py')
     with open(config, 'w') as f:  # lr x 1e36 after iteration 2 (checkpoints every 2)
-        f.write(f"_base_ = ['{seg['cfg']}']\n"
-                "param_scheduler = [dict(type='MultiStepLR', milestones=[2], gamma=1e36, "
-                "by_epoch=False)]\n")
+        f.write(
+            f"_base_ = ['{seg['cfg']}']\n"
+            "param_scheduler = [dict(type='MultiStepLR', milestones=[2], gamma=1e36, "
+            'by_epoch=False)]\n'
+        )
     work = seg['tmp'] / 'diverging'
     out = run('tools/train.py', config, '--work-dir', work)
     good = str(work / 'iter_2.pth')
-    assert_clean_failure(out, 'training stopped at iteration', 'non-finite',
-                         f'the last good checkpoint is {good}')
+    assert_clean_failure(
+        out, 'training stopped at iteration', 'non-finite', f'the last good checkpoint is {good}'
+    )
     assert sorted(glob.glob(str(work / '*.pth'))) == [good]
     with open(work / 'last_checkpoint') as f:
         assert f.read().strip() == good
@@ -293,14 +348,14 @@ def test_training_stops_on_divergence_and_keeps_the_last_good_checkpoint(seg):
 
 def test_finite_loss_hook_arguments():
     from mmwrn.engine import FiniteLossHook
+
     with pytest.raises(TypeError, match="check_weights must be a bool, got str 'no'"):
         FiniteLossHook(check_weights='no')
 
 
 @pytest.mark.slow  # builds every shipped config
 def test_shipped_configs_turn_the_guards_on():
-    configs = [p for p in glob.glob(osp.join(ROOT, 'configs', '*', '*.py'))
-               if '_base_' not in p]
+    configs = [p for p in glob.glob(osp.join(ROOT, 'configs', '*', '*.py')) if '_base_' not in p]
     assert len(configs) > 30
     for path in configs:
         with open(path) as f:
@@ -315,45 +370,95 @@ def test_shipped_configs_turn_the_guards_on():
 
 # 5. Messages name the argument, the value, its type and the valid choices
 
-@pytest.mark.parametrize('build,kwargs,exc,words', [
-    ('WiderResNet', dict(depth='16'), TypeError,
-     ['depth must be an int', "got str '16'", '(16, 20, 38)']),
-    ('WiderResNet', dict(drop_rates=0.3), TypeError,
-     ['drop_rates must be a sequence of 6 floats', 'B2-B7', 'got float 0.3']),
-    ('WiderResNet', dict(drop_rates=(0, 0, 0, 0, 0.3, 1.5)), ValueError,
-     ['drop_rates[5] (level b7)', '[0, 1)', '1.5']),
-    ('WiderResNet', dict(variant=1), TypeError, ["('a', 'a1', 'a2')", 'got int 1']),
-    ('WiderResNet', dict(output_stride='8'), TypeError, ['(32, 16, 8)', "got str '8'"]),
-    ('WiderResNet', dict(norm_eval=1), TypeError, ['norm_eval must be a bool', 'got int 1']),
-    ('WiderResNet', dict(norm_cfg=None), TypeError, ['norm_cfg must be a config dict']),
-    ('WiderResNet', dict(out_indices='6'), TypeError, ['out_indices', "got str '6'"]),
-    ('WiderResNet', dict(in_channels=3.0), TypeError, ['in_channels must be an int',
-                                                        'got float 3.0']),
-    ('WiderResNet', dict(width_multiplier='2'), TypeError, ['width_multiplier', "str '2'"]),
-    ('WiderResNet', dict(channels=5), TypeError, ['channels must be six sequences',
-                                                  'got int 5']),
-    ('WideResNet_CIFAR', dict(depth='28'), TypeError, ['depth must be an int 6n + 4',
-                                                       "got str '28'"]),
-    ('WideResNet_CIFAR', dict(drop_rate='0.3'), TypeError, ['drop_rate must be a float',
-                                                            "got str '0.3'"]),
-    ('WideResNet_CIFAR', dict(widen_factor=2.5), TypeError, ['widen_factor',
-                                                             'got float 2.5']),
-    ('TwoConvHead', dict(num_classes='21'), TypeError, ['num_classes must be an int',
-                                                        "got str '21'"]),
-    ('TwoConvHead', dict(num_classes=21, dilation=2.0), TypeError, ['dilation',
-                                                                    'got float 2.0']),
-    ('TwoConvHead', dict(num_classes=21, dropout_ratio=1.5), ValueError,
-     ['dropout_ratio must be in [0, 1)', '1.5']),
-    ('BootstrappedCrossEntropyLoss', dict(min_kept=1.5), TypeError,
-     ['min_kept must be an int', 'got float 1.5']),
-])
+
+@pytest.mark.parametrize(
+    'build,kwargs,exc,words',
+    [
+        (
+            'WiderResNet',
+            dict(depth='16'),
+            TypeError,
+            ['depth must be an int', "got str '16'", '(16, 20, 38)'],
+        ),
+        (
+            'WiderResNet',
+            dict(drop_rates=0.3),
+            TypeError,
+            ['drop_rates must be a sequence of 6 floats', 'B2-B7', 'got float 0.3'],
+        ),
+        (
+            'WiderResNet',
+            dict(drop_rates=(0, 0, 0, 0, 0.3, 1.5)),
+            ValueError,
+            ['drop_rates[5] (level b7)', '[0, 1)', '1.5'],
+        ),
+        ('WiderResNet', dict(variant=1), TypeError, ["('a', 'a1', 'a2')", 'got int 1']),
+        ('WiderResNet', dict(output_stride='8'), TypeError, ['(32, 16, 8)', "got str '8'"]),
+        ('WiderResNet', dict(norm_eval=1), TypeError, ['norm_eval must be a bool', 'got int 1']),
+        ('WiderResNet', dict(norm_cfg=None), TypeError, ['norm_cfg must be a config dict']),
+        ('WiderResNet', dict(out_indices='6'), TypeError, ['out_indices', "got str '6'"]),
+        (
+            'WiderResNet',
+            dict(in_channels=3.0),
+            TypeError,
+            ['in_channels must be an int', 'got float 3.0'],
+        ),
+        ('WiderResNet', dict(width_multiplier='2'), TypeError, ['width_multiplier', "str '2'"]),
+        (
+            'WiderResNet',
+            dict(channels=5),
+            TypeError,
+            ['channels must be six sequences', 'got int 5'],
+        ),
+        (
+            'WideResNet_CIFAR',
+            dict(depth='28'),
+            TypeError,
+            ['depth must be an int 6n + 4', "got str '28'"],
+        ),
+        (
+            'WideResNet_CIFAR',
+            dict(drop_rate='0.3'),
+            TypeError,
+            ['drop_rate must be a float', "got str '0.3'"],
+        ),
+        ('WideResNet_CIFAR', dict(widen_factor=2.5), TypeError, ['widen_factor', 'got float 2.5']),
+        (
+            'TwoConvHead',
+            dict(num_classes='21'),
+            TypeError,
+            ['num_classes must be an int', "got str '21'"],
+        ),
+        (
+            'TwoConvHead',
+            dict(num_classes=21, dilation=2.0),
+            TypeError,
+            ['dilation', 'got float 2.0'],
+        ),
+        (
+            'TwoConvHead',
+            dict(num_classes=21, dropout_ratio=1.5),
+            ValueError,
+            ['dropout_ratio must be in [0, 1)', '1.5'],
+        ),
+        (
+            'BootstrappedCrossEntropyLoss',
+            dict(min_kept=1.5),
+            TypeError,
+            ['min_kept must be an int', 'got float 1.5'],
+        ),
+    ],
+)
 def test_constructor_messages(build, kwargs, exc, words):
     from mmwrn.models.backbones.wide_resnet_cifar import WideResNet_CIFAR
     from mmwrn.models.backbones.wider_resnet import WiderResNet
     from mmwrn.models.decode_heads.two_conv_head import TwoConvHead
     from mmwrn.models.losses.bootstrapped_ce_loss import BootstrappedCrossEntropyLoss
-    cls = {c.__name__: c for c in (WiderResNet, WideResNet_CIFAR, TwoConvHead,
-                                   BootstrappedCrossEntropyLoss)}[build]
+
+    cls = {
+        c.__name__: c
+        for c in (WiderResNet, WideResNet_CIFAR, TwoConvHead, BootstrappedCrossEntropyLoss)
+    }[build]
     if build == 'WiderResNet' and not {'channels', 'width_multiplier'} & set(kwargs):
         kwargs = dict(TINY_WIDER, **kwargs)
     with pytest.raises(exc) as info:
@@ -361,10 +466,11 @@ def test_constructor_messages(build, kwargs, exc, words):
     for word in words:
         assert word in str(info.value), (word, str(info.value))
     assert 'invalid depth 16' not in str(info.value)
-    assert "has no len()" not in str(info.value)
+    assert 'has no len()' not in str(info.value)
 
 
 # Inference: image_demo.py
+
 
 @pytest.mark.slow
 def test_image_demo_refuses_a_classification_config(seg, tmp_path):
@@ -384,10 +490,20 @@ def test_image_demo_names_unreadable_images_and_paints_the_rest(seg, tmp_path):
         truncated.write_bytes(f.read()[:200])
     inputs = [good, str(tiny), str(truncated)]
     before = {p: sha(p) for p in inputs}
-    out = run('tools/demo/image_demo.py', seg['cfg'], seg['ckpt'], *inputs,
-              '--out-dir', tmp_path / 'overlays')
-    assert_clean_failure(out, f'{tiny}: the image is 1x1 pixels',
-                         f'{truncated}: cannot read the image', '2 of 3 images not painted')
+    out = run(
+        'tools/demo/image_demo.py',
+        seg['cfg'],
+        seg['ckpt'],
+        *inputs,
+        '--out-dir',
+        tmp_path / 'overlays',
+    )
+    assert_clean_failure(
+        out,
+        f'{tiny}: the image is 1x1 pixels',
+        f'{truncated}: cannot read the image',
+        '2 of 3 images not painted',
+    )
     assert os.listdir(tmp_path / 'overlays') == [osp.splitext(osp.basename(good))[0] + '.png']
     assert {p: sha(p) for p in inputs} == before
     # an overlay would replace an input image: refused before anything is written

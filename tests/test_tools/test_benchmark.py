@@ -1,5 +1,6 @@
 """The benchmark's plain implementation computes what mmwrn computes, and the
 tool runs and produces sane numbers in a CPU-sized setting (no timing asserts)."""
+
 import os.path as osp
 import re
 import subprocess
@@ -53,21 +54,49 @@ def test_heap_peak_sees_a_freed_tensor():
 @pytest.mark.slow
 def test_benchmark_tool_runs():
     out = subprocess.run(
-        [sys.executable, 'tools/analysis_tools/benchmark.py', 'cls', '--tiny',
-         '--size', '32', '--batch', '2', '--repeats', '6', '--warmup', '1',
-         '--modes', 'train', '--with-cp', 'unit', 'norm_act', '--frozen-bn'],
-        cwd=ROOT, capture_output=True, text=True, timeout=600)
+        [
+            sys.executable,
+            'tools/analysis_tools/benchmark.py',
+            'cls',
+            '--tiny',
+            '--size',
+            '32',
+            '--batch',
+            '2',
+            '--repeats',
+            '6',
+            '--warmup',
+            '1',
+            '--modes',
+            'train',
+            '--with-cp',
+            'unit',
+            'norm_act',
+            '--frozen-bn',
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     rows = {}
     for line in out.stdout.splitlines():
-        m = re.match(r'\| (mmwrn|plain|peer) \| (unit|norm_act) \| train \| ([\d.]+) \| '
-                     r'([\d.]+)% \| ([\d.]+) (?:\([\d.]+-[\d.]+\) )?\| ([\d.]+) \| (\d+) \| '
-                     r'(-?\d+) \| (\d+) \|', line)
+        m = re.match(
+            r'\| (mmwrn|plain|peer) \| (unit|norm_act) \| train \| ([\d.]+) \| '
+            r'([\d.]+)% \| ([\d.]+) (?:\([\d.]+-[\d.]+\) )?\| ([\d.]+) \| (\d+) \| '
+            r'(-?\d+) \| (\d+) \|',
+            line,
+        )
         if m:
             rows[m.group(1), m.group(2)] = [float(v) for v in m.groups()[2:]]
     # norm_act exists in mmwrn only: the others are skipped, and said so
-    assert set(rows) == {('mmwrn', 'unit'), ('plain', 'unit'), ('peer', 'unit'),
-                         ('mmwrn', 'norm_act')}, out.stdout
+    assert set(rows) == {
+        ('mmwrn', 'unit'),
+        ('plain', 'unit'),
+        ('peer', 'unit'),
+        ('mmwrn', 'norm_act'),
+    }, out.stdout
     assert 'skipped: plain norm_act, peer norm_act' in out.stdout
     for impl, (median, _spread, _ratio, throughput, peak, step, rss) in rows.items():
         # the table rounds the median to 1 ms
@@ -75,8 +104,9 @@ def test_benchmark_tool_runs():
         assert throughput == pytest.approx(2 / median, rel=0.01 + 5e-4 / median), impl
         assert 0 < step < peak < rss, impl  # MiB: the heap in use is part of the RSS
     assert rows['mmwrn', 'unit'][2] == 1.0
-    ci = re.search(r'\| plain \| unit \| train \| [^|]+\| [^|]+\| ([\d.]+) \(([\d.]+)-([\d.]+)\)',
-                   out.stdout)
+    ci = re.search(
+        r'\| plain \| unit \| train \| [^|]+\| [^|]+\| ([\d.]+) \(([\d.]+)-([\d.]+)\)', out.stdout
+    )
     assert ci, 'no confidence interval after 6 rounds'
     assert float(ci.group(2)) <= float(ci.group(1)) <= float(ci.group(3))
     assert 'frozen_bn, tiny' in out.stdout
@@ -85,8 +115,21 @@ def test_benchmark_tool_runs():
 @pytest.mark.slow
 def test_benchmark_with_cp_choices():
     out = subprocess.run(
-        [sys.executable, 'tools/analysis_tools/benchmark.py', 'cls', '--with-cp', 'norm_act',
-         '--impls', 'plain', 'peer'], cwd=ROOT, capture_output=True, text=True, timeout=600)
+        [
+            sys.executable,
+            'tools/analysis_tools/benchmark.py',
+            'cls',
+            '--with-cp',
+            'norm_act',
+            '--impls',
+            'plain',
+            'peer',
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert out.returncode != 0 and "['mmwrn'] only" in out.stderr
 
 
@@ -94,39 +137,83 @@ def test_benchmark_with_cp_choices():
 def test_benchmark_tiny_needs_a_wider_resnet():
     config = osp.join(ROOT, 'configs', 'wrn_cifar', 'wrn-28-10-d0.3_1xb128_cifar10.py')
     out = subprocess.run(
-        [sys.executable, 'tools/analysis_tools/benchmark.py', 'cls', '--tiny',
-         '--config', config, '--no-memory'],
-        cwd=ROOT, capture_output=True, text=True, timeout=600)
+        [
+            sys.executable,
+            'tools/analysis_tools/benchmark.py',
+            'cls',
+            '--tiny',
+            '--config',
+            config,
+            '--no-memory',
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert out.returncode != 0 and '--tiny shrinks a WiderResNet backbone' in out.stderr
 
 
 @pytest.mark.slow
 def test_levels_benchmark_tool_runs():
-    config = osp.join(ROOT, 'configs', 'wider_resnet_seg',
-                      'upernet_wider-resnet38-a1-b6_4xb4-80k_ade20k-512x512.py')
-    tiny = ['model.backbone.stem_channels=8',
-            f'model.backbone.channels={TINY_CHANNELS}'.replace(' ', ''),
-            'model.decode_head.in_channels=[8,8,16,32]', 'model.decode_head.channels=8',
-            'model.auxiliary_head.in_channels=16', 'model.auxiliary_head.channels=8']
+    config = osp.join(
+        ROOT,
+        'configs',
+        'wider_resnet_seg',
+        'upernet_wider-resnet38-a1-b6_4xb4-80k_ade20k-512x512.py',
+    )
+    tiny = [
+        'model.backbone.stem_channels=8',
+        f'model.backbone.channels={TINY_CHANNELS}'.replace(' ', ''),
+        'model.decode_head.in_channels=[8,8,16,32]',
+        'model.decode_head.channels=8',
+        'model.auxiliary_head.in_channels=16',
+        'model.auxiliary_head.channels=8',
+    ]
     out = subprocess.run(
-        [sys.executable, 'tools/analysis_tools/levels_benchmark.py', config,
-         '--cfg-options', *tiny, '--macs-size', '64', '--size', '32', '--repeats', '6'],
-        cwd=ROOT, capture_output=True, text=True, timeout=600)
+        [
+            sys.executable,
+            'tools/analysis_tools/levels_benchmark.py',
+            config,
+            '--cfg-options',
+            *tiny,
+            '--macs-size',
+            '64',
+            '--size',
+            '32',
+            '--repeats',
+            '6',
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     rows = {}
     for line in out.stdout.splitlines():
-        m = re.match(r'\| (requested|\+ unused B7) \| ([\d,]+) \| [\d.]+ \| [\d.]+ \| ([\d.]+) '
-                     r'\| ([\d.]+) \| ([\d.]+)(?: \([\d.]+-[\d.]+\))? '
-                     r'\| ([\d.]+) \| ([\d.]+)(?: \([\d.]+-[\d.]+\))? \|$', line)
+        m = re.match(
+            r'\| (requested|\+ unused B7) \| ([\d,]+) \| [\d.]+ \| [\d.]+ \| ([\d.]+) '
+            r'\| ([\d.]+) \| ([\d.]+)(?: \([\d.]+-[\d.]+\))? '
+            r'\| ([\d.]+) \| ([\d.]+)(?: \([\d.]+-[\d.]+\))? \|$',
+            line,
+        )
         if m:
-            rows[m.group(1)] = (int(m.group(2).replace(',', '')), float(m.group(3)),
-                                float(m.group(4)), float(m.group(5)), float(m.group(6)),
-                                float(m.group(7)))
+            rows[m.group(1)] = (
+                int(m.group(2).replace(',', '')),
+                float(m.group(3)),
+                float(m.group(4)),
+                float(m.group(5)),
+                float(m.group(6)),
+                float(m.group(7)),
+            )
     assert set(rows) == {'requested', '+ unused B7'}, out.stdout
     requested, unused = rows['requested'], rows['+ unused B7']
-    b7 = sum(p.numel() for n, p in WiderResNet(
-        stem_channels=8, channels=TINY_CHANNELS).named_parameters()
-        if n.startswith(('b7', 'bn7')))
+    b7 = sum(
+        p.numel()
+        for n, p in WiderResNet(stem_channels=8, channels=TINY_CHANNELS).named_parameters()
+        if n.startswith(('b7', 'bn7'))
+    )
     assert unused[0] - requested[0] == b7
     assert requested[1] == 1.0 and unused[1] > 1.0
     # train and infer: medians, and ratios to requested (with a CI after 6 rounds)

@@ -1,6 +1,7 @@
 """tools/train.py on mmpretrain configs: ImageNet folder layout and CIFAR binary
 batches, the mmpretrain flags, inference, and the trained classifier as a
 segmentor backbone."""
+
 import os.path as osp
 
 import numpy as np
@@ -30,6 +31,7 @@ def test_imagenet_layout_train_infer_and_reuse_as_segmentor_backbone(tmp_path):
     ckpt = osp.join(work, 'epoch_2.pth')
 
     from mmpretrain.apis import ImageClassificationInferencer
+
     inferencer = ImageClassificationInferencer(cfg, pretrained=ckpt, device='cpu')
     img = osp.join(data_root, 'val', 'ILSVRC2012_val_00000000.JPEG')
     result = inferencer(img)[0]
@@ -38,18 +40,24 @@ def test_imagenet_layout_train_infer_and_reuse_as_segmentor_backbone(tmp_path):
     from mmseg.registry import MODELS
 
     from tests.helpers.seg import TINY_BACKBONE
+
     with DefaultScope.overwrite_default_scope('mmseg'):
-        segmentor = MODELS.build(dict(
-            type='EncoderDecoder', data_preprocessor=dict(type='SegDataPreProcessor'),
-            backbone=dict(type='WiderResNet', output_stride=8, **TINY_BACKBONE,
-                          init_cfg=dict(type='Pretrained', checkpoint=ckpt,
-                                        prefix='backbone.')),
-            decode_head=dict(type='TwoConvHead', in_channels=256, channels=8,
-                             num_classes=3)))
+        segmentor = MODELS.build(
+            dict(
+                type='EncoderDecoder',
+                data_preprocessor=dict(type='SegDataPreProcessor'),
+                backbone=dict(
+                    type='WiderResNet',
+                    output_stride=8,
+                    **TINY_BACKBONE,
+                    init_cfg=dict(type='Pretrained', checkpoint=ckpt, prefix='backbone.'),
+                ),
+                decode_head=dict(type='TwoConvHead', in_channels=256, channels=8, num_classes=3),
+            )
+        )
     segmentor.init_weights()
     trained = torch.load(ckpt, map_location='cpu')['state_dict']
-    backbone = {k[len('backbone.'):]: v for k, v in trained.items()
-                if k.startswith('backbone.')}
+    backbone = {k[len('backbone.') :]: v for k, v in trained.items() if k.startswith('backbone.')}
     assert set(backbone) == set(segmentor.backbone.state_dict())
     for k, v in segmentor.backbone.state_dict().items():
         torch.testing.assert_close(v, backbone[k], msg=k)
@@ -64,15 +72,21 @@ def test_cifar_binary_batches_and_mmpretrain_flags(tmp_path):
     logs = scalars(work)
     assert not any('accuracy/top1' in r for r in logs), '--no-validate'
     assert len([r for r in logs if 'loss' in r]) == 10  # 20 images / 4 x 2 epochs
-    out = run_tool('tools/test.py', cfg, osp.join(work, 'epoch_2.pth'), '--work-dir',
-                   str(tmp_path / 'test'), '--out', str(tmp_path / 'preds.pkl'))
+    out = run_tool(
+        'tools/test.py',
+        cfg,
+        osp.join(work, 'epoch_2.pth'),
+        '--work-dir',
+        str(tmp_path / 'test'),
+        '--out',
+        str(tmp_path / 'preds.pkl'),
+    )
     assert 'accuracy/top1' in out.stdout + out.stderr
     assert osp.getsize(tmp_path / 'preds.pkl') > 0
 
 
 def test_cifar100_binary_batches(tmp_path):
-    synthetic_data.make_cifar(str(tmp_path / 'data'), num_classes=100, num_train=8,
-                              num_test=4)
+    synthetic_data.make_cifar(str(tmp_path / 'data'), num_classes=100, num_train=8, num_test=4)
     config = osp.join(ROOT, 'configs', 'wrn_cifar', 'wrn-40-4_1xb128_cifar100.py')
     cfg = tiny_cls_train_config(config, str(tmp_path / 'data'), str(tmp_path), size=32)
     run_tool('tools/train.py', cfg, '--work-dir', str(tmp_path / 'work'))

@@ -16,6 +16,7 @@ move outputs by 1e-2 of their scale or more). Real widths sum more terms:
 1.7e-5 measured there, hence the tools' looser default (atol 1e-4, rtol 1e-3;
 docs/en/user_guides/deployment.md).
 """
+
 import hashlib
 import importlib.util
 import json
@@ -38,16 +39,28 @@ onnx = pytest.importorskip('onnx')
 ort = pytest.importorskip('onnxruntime')
 
 SEG_CONFIGS = [
-    osp.join(ROOT, 'configs', 'wider_resnet_seg',
-             'twoconv_wider-resnet38-a1-d8_4xb4-40k_voc12aug-504x504.py'),
-    osp.join(ROOT, 'configs', 'wider_resnet_seg',
-             'deeplabv3plus_wider-resnet38-a2-d8_4xb2-80k_cityscapes-512x1024.py'),
+    osp.join(
+        ROOT,
+        'configs',
+        'wider_resnet_seg',
+        'twoconv_wider-resnet38-a1-d8_4xb4-40k_voc12aug-504x504.py',
+    ),
+    osp.join(
+        ROOT,
+        'configs',
+        'wider_resnet_seg',
+        'deeplabv3plus_wider-resnet38-a2-d8_4xb2-80k_cityscapes-512x1024.py',
+    ),
 ]
 CLS_CONFIGS = [
     osp.join(ROOT, 'configs', 'wider_resnet_cls', 'wider-resnet38-a1_4xb64_in1k.py'),
     # multi-label (sigmoid scores)
-    osp.join(ROOT, 'configs', 'wider_resnet_wsss',
-             'wider-resnet38-a1-d8-cam_2xb8-15e_voc12aug-448x448.py'),
+    osp.join(
+        ROOT,
+        'configs',
+        'wider_resnet_wsss',
+        'wider-resnet38-a1-d8-cam_2xb8-15e_voc12aug-448x448.py',
+    ),
 ]
 DEPLOY = osp.join(ROOT, 'configs', 'deploy')
 SIZE = 64
@@ -64,8 +77,9 @@ def load_tool(name):
 
 
 def run(*args):
-    return subprocess.run([sys.executable, *map(str, args)], cwd=ROOT, env=ENV,
-                          capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, *map(str, args)], cwd=ROOT, env=ENV, capture_output=True, text=True
+    )
 
 
 def sha(path):
@@ -106,9 +120,9 @@ def host_output(model, task, imgs):
     with torch.no_grad():
         if task == 'segmentation':
             from mmseg.structures import SegDataSample
+
             shape = imgs.shape[1:3]
-            samples = [SegDataSample(metainfo=dict(img_shape=shape, ori_shape=shape))
-                       for _ in imgs]
+            samples = [SegDataSample(metainfo=dict(img_shape=shape, ori_shape=shape)) for _ in imgs]
             results = model.test_step(dict(inputs=inputs, data_samples=samples))
             return np.stack([r.seg_logits.data.numpy() for r in results])
         results = model.test_step(dict(inputs=inputs, data_samples=None))
@@ -119,8 +133,11 @@ def onnx_run(path, imgs):
     """ONNX Runtime on ``imgs`` preprocessed as the file's metadata says."""
     proto = onnx.load(path)
     meta = {p.key: p.value for p in proto.metadata_props}
-    info = dict(mean=json.loads(meta['mean']), std=json.loads(meta['std']),
-                to_rgb=json.loads(meta['to_rgb']))
+    info = dict(
+        mean=json.loads(meta['mean']),
+        std=json.loads(meta['std']),
+        to_rgb=json.loads(meta['to_rgb']),
+    )
     x = np.asarray(imgs, np.float32)
     if info['to_rgb']:
         x = x[..., ::-1]
@@ -142,8 +159,7 @@ def test_export_matches_host_inference(path, tmp_path):
     config, ckpt = tiny_config(path, tmp_path)
     out = str(tmp_path / 'model.onnx')
     tool = load_tool('pytorch2onnx')
-    done = tool.export(config, out, ckpt, shape=[SIZE], dynamic_batch=True,
-                       atol=ATOL, rtol=RTOL)
+    done = tool.export(config, out, ckpt, shape=[SIZE], dynamic_batch=True, atol=ATOL, rtol=RTOL)
     task = done['task']
     assert task == ('segmentation' if 'wider_resnet_seg' in path else 'classification')
     assert [n for n, _, _ in done['diffs']] == [1, 3]
@@ -152,8 +168,9 @@ def test_export_matches_host_inference(path, tmp_path):
     assert [i.name for i in proto.graph.input] == ['input']
     assert [o.name for o in proto.graph.output] == [ox.output_name(task)]
     model, _, _ = ox.build_model(config, ckpt)
-    num_classes = (model.decode_head.out_channels if task == 'segmentation'
-                   else model.head.num_classes)
+    num_classes = (
+        model.decode_head.out_channels if task == 'segmentation' else model.head.num_classes
+    )
     for batch in (1, 3):  # the free batch dimension
         imgs = images(batch, seed=10 + batch)
         ref = host_output(model, task, imgs)
@@ -167,8 +184,9 @@ def test_export_matches_host_inference(path, tmp_path):
 def test_static_batch_and_opset(tmp_path):
     config, ckpt = tiny_config(CLS_CONFIGS[0], tmp_path)
     out = str(tmp_path / 'static.onnx')
-    load_tool('pytorch2onnx').export(config, out, ckpt, shape=[SIZE, 48], batch=2,
-                                     opset=13, atol=ATOL, rtol=RTOL)
+    load_tool('pytorch2onnx').export(
+        config, out, ckpt, shape=[SIZE, 48], batch=2, opset=13, atol=ATOL, rtol=RTOL
+    )
     proto = onnx.load(out)
     assert proto.opset_import[0].version == 13
     dims = [d.dim_value for d in proto.graph.input[0].type.tensor_type.shape.dim]
@@ -223,6 +241,7 @@ def test_torchscript_exporter_forced_in_context(monkeypatch):
 @pytest.mark.parametrize('name', sorted(os.listdir(DEPLOY)))
 def test_deploy_configs_load_without_mmdeploy(name):
     from mmwrn.deployment import mmdeploy_bridge as bridge
+
     cfg = bridge.load_deploy_config(osp.join(DEPLOY, name))
     assert '_base_' not in cfg
     task = bridge.TASKS[cfg.codebase_config.type]
@@ -241,10 +260,12 @@ def test_deploy_names_the_fix_without_mmdeploy(tmp_path):
     """mmdeploy made unimportable (whether or not it is installed)."""
     config, _ = tiny_config(SEG_CONFIGS[0], tmp_path)
     deploy = osp.join(DEPLOY, 'segmentation_onnxruntime_dynamic.py')
-    code = ('import sys, runpy; sys.modules["mmdeploy"] = None; '
-            f'sys.argv = ["deploy.py", {deploy!r}, {config!r}, '
-            f'"--work-dir", {str(tmp_path / "work")!r}]; '
-            'runpy.run_path("tools/deployment/deploy.py", run_name="__main__")')
+    code = (
+        'import sys, runpy; sys.modules["mmdeploy"] = None; '
+        f'sys.argv = ["deploy.py", {deploy!r}, {config!r}, '
+        f'"--work-dir", {str(tmp_path / "work")!r}]; '
+        'runpy.run_path("tools/deployment/deploy.py", run_name="__main__")'
+    )
     out = run('-c', code)
     assert out.returncode == 1
     assert 'mmdeploy is not importable' in out.stderr
@@ -263,12 +284,16 @@ def mmdeploy_reason():
 
 @pytest.mark.slow
 @pytest.mark.skipif(mmdeploy_reason() is not None, reason=str(mmdeploy_reason()))
-@pytest.mark.parametrize('deploy, path', [
-    ('segmentation_onnxruntime_static-504x504.py', SEG_CONFIGS[0]),
-    ('segmentation_onnxruntime_dynamic.py', SEG_CONFIGS[0]),
-    ('classification_onnxruntime_dynamic.py', CLS_CONFIGS[0]),
-    ('classification_onnxruntime_static.py', CLS_CONFIGS[1]),
-], ids=lambda v: osp.basename(v))
+@pytest.mark.parametrize(
+    'deploy, path',
+    [
+        ('segmentation_onnxruntime_static-504x504.py', SEG_CONFIGS[0]),
+        ('segmentation_onnxruntime_dynamic.py', SEG_CONFIGS[0]),
+        ('classification_onnxruntime_dynamic.py', CLS_CONFIGS[0]),
+        ('classification_onnxruntime_static.py', CLS_CONFIGS[1]),
+    ],
+    ids=lambda v: osp.basename(v),
+)
 def test_mmdeploy_matches_host_inference(deploy, path, tmp_path):
     config, ckpt = tiny_config(path, tmp_path)
     deploy_cfg = Config.fromfile(osp.join(DEPLOY, deploy))
@@ -277,14 +302,25 @@ def test_mmdeploy_matches_host_inference(deploy, path, tmp_path):
     deploy_file = str(tmp_path / 'deploy.py')
     deploy_cfg.dump(deploy_file)
     work = tmp_path / 'work'
-    out = run(osp.join('tools', 'deployment', 'deploy.py'), deploy_file, config,
-              '--work-dir', work, '--checkpoint', ckpt, '--atol', ATOL, '--rtol', RTOL)
+    out = run(
+        osp.join('tools', 'deployment', 'deploy.py'),
+        deploy_file,
+        config,
+        '--work-dir',
+        work,
+        '--checkpoint',
+        ckpt,
+        '--atol',
+        ATOL,
+        '--rtol',
+        RTOL,
+    )
     assert out.returncode == 0, (out.stdout + out.stderr)[-4000:]
     assert 'ONNX Runtime vs PyTorch, batch 1: max abs diff' in out.stdout
     onnx_file = str(work / 'end2end.onnx')
     assert sorted(os.listdir(work)) == ['end2end.onnx']  # no temporary folder left
     model, task, cfg = ox.build_model(config, ckpt)
-    batches = (1, 3) if 'dynamic' in deploy else (1, )
+    batches = (1, 3) if 'dynamic' in deploy else (1,)
     # a classifier's size is its config's test crop (mmdeploy's mmpretrain task)
     size = ox.onnx_input_size(onnx_file, (SIZE, SIZE))
     assert size == ((SIZE, SIZE) if task == 'segmentation' else ox.default_shape(cfg, task))

@@ -2,6 +2,7 @@
 a config with mmcv's CUDA-only SyncBN runs with mmwrn's CPU synchronised BN and
 gives the losses of one process with the same global batch; a four-level
 decoder trains under DDP with find_unused_parameters=False."""
+
 import json
 import os
 import os.path as osp
@@ -19,8 +20,9 @@ from mmwrn.models.utils import SyncBatchNorm
 from tests.helpers.demo_data import synthetic_data
 from tests.helpers.seg import ROOT, tiny_train_config
 
-DEMO = osp.join(ROOT, 'configs', 'demo',
-                'twoconv_wider-resnet16-tiny-a1-d8_1xb8-600_synthvoc-96x96.py')
+DEMO = osp.join(
+    ROOT, 'configs', 'demo', 'twoconv_wider-resnet16-tiny-a1-d8_1xb8-600_synthvoc-96x96.py'
+)
 
 
 def free_port():
@@ -31,17 +33,19 @@ def free_port():
 
 def write_config(tmp, data_root, batch, out_dir):
     cfg = Config.fromfile(DEMO)
-    cfg.custom_imports = dict(imports=['mmwrn', 'tests.helpers.dist'],
-                              allow_failed_imports=False)
+    cfg.custom_imports = dict(imports=['mmwrn', 'tests.helpers.dist'], allow_failed_imports=False)
     # mmcv's SyncBN (CUDA only): tools/train.py uses mmwrn.SyncBN in its place on CPU
-    cfg.model.backbone.update(norm_cfg=dict(type='SyncBN'), drop_rates=(0, ) * 6)
+    cfg.model.backbone.update(norm_cfg=dict(type='SyncBN'), drop_rates=(0,) * 6)
     # mmseg's CE averages over all pixels: the mean of the ranks' losses is then
     # the loss of the global batch (the bootstrapped CE selects per batch)
     cfg.model.decode_head.loss_decode = dict(type='CrossEntropyLoss', loss_weight=1.0)
     cfg.model.data_preprocessor.size = (64, 64)
-    pipeline = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),
-                dict(type='Resize', scale=(64, 64), keep_ratio=False),
-                dict(type='PackSegInputs')]
+    pipeline = [
+        dict(type='LoadImageFromFile'),
+        dict(type='LoadAnnotations'),
+        dict(type='Resize', scale=(64, 64), keep_ratio=False),
+        dict(type='PackSegInputs'),
+    ]
     for ds in cfg.train_dataloader.dataset.datasets:
         ds.update(data_root=data_root, pipeline=pipeline)
     cfg.train_dataloader.update(batch_size=batch, num_workers=0, persistent_workers=False)
@@ -58,25 +62,52 @@ def write_config(tmp, data_root, batch, out_dir):
 
 
 def dist_env():
-    return dict(os.environ, PYTHONWARNINGS='ignore', PYTHON=sys.executable,
-                PORT=str(free_port()), OMP_NUM_THREADS='1')
+    return dict(
+        os.environ,
+        PYTHONWARNINGS='ignore',
+        PYTHON=sys.executable,
+        PORT=str(free_port()),
+        OMP_NUM_THREADS='1',
+    )
 
 
 @pytest.mark.slow
 def test_two_process_syncbn_matches_single_process(tmp_path):
-    data_root = synthetic_data.make_voc(str(tmp_path / 'data'), num_train=4, num_val=2,
-                                        size=64, num_classes=6)
+    data_root = synthetic_data.make_voc(
+        str(tmp_path / 'data'), num_train=4, num_val=2, size=64, num_classes=6
+    )
     env = dist_env()
     single, multi = tmp_path / 'single', tmp_path / 'multi'
     single.mkdir(), multi.mkdir()
-    subprocess.run([sys.executable, 'tools/train.py',
-                    write_config(str(tmp_path), data_root, 4, str(single)),
-                    '--work-dir', str(single), '--no-validate'],
-                   cwd=ROOT, env=env, check=True, capture_output=True)
-    out = subprocess.run(['bash', 'tools/dist_train.sh',
-                          write_config(str(tmp_path), data_root, 2, str(multi)), '2',
-                          '--work-dir', str(multi), '--no-validate'],
-                         cwd=ROOT, env=env, capture_output=True, text=True)
+    subprocess.run(
+        [
+            sys.executable,
+            'tools/train.py',
+            write_config(str(tmp_path), data_root, 4, str(single)),
+            '--work-dir',
+            str(single),
+            '--no-validate',
+        ],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    out = subprocess.run(
+        [
+            'bash',
+            'tools/dist_train.sh',
+            write_config(str(tmp_path), data_root, 2, str(multi)),
+            '2',
+            '--work-dir',
+            str(multi),
+            '--no-validate',
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     log = out.stdout + out.stderr
     assert 'gloo' in log
@@ -100,25 +131,32 @@ def test_four_level_decoder_ddp_without_find_unused_parameters(tmp_path):
     """UPerNet on B3-B6 under DDP with mmseg's default find_unused_parameters=False
     (with B7 built but unused, DDP stopped at iteration 2: "Expected to have
     finished reduction in the prior iteration")."""
-    config = osp.join(ROOT, 'configs', 'wider_resnet_seg',
-                      'upernet_wider-resnet38-a1-b6_4xb4-80k_ade20k-512x512.py')
+    config = osp.join(
+        ROOT,
+        'configs',
+        'wider_resnet_seg',
+        'upernet_wider-resnet38-a1-b6_4xb4-80k_ade20k-512x512.py',
+    )
     data_root = synthetic_data.make_ade20k(str(tmp_path / 'data'), 4, 2)
     cfg_path = tiny_train_config(config, data_root, str(tmp_path), iters=4)
     cfg = Config.fromfile(cfg_path)
     assert not cfg.get('find_unused_parameters') and 'model_wrapper_cfg' not in cfg
     assert cfg.model.decode_head.norm_cfg.type == 'SyncBN'
     work = tmp_path / 'work'
-    out = subprocess.run(['bash', 'tools/dist_train.sh', cfg_path, '2', '--work-dir', str(work),
-                          '--no-validate'], cwd=ROOT, env=dist_env(), capture_output=True,
-                         text=True)
+    out = subprocess.run(
+        ['bash', 'tools/dist_train.sh', cfg_path, '2', '--work-dir', str(work), '--no-validate'],
+        cwd=ROOT,
+        env=dist_env(),
+        capture_output=True,
+        text=True,
+    )
     log = out.stdout + out.stderr
     assert out.returncode == 0, log[-4000:]
     assert 'Expected to have finished reduction' not in log
     # backbone and both heads: SyncBN replaced for the CPU run
     assert 'using mmwrn.SyncBN (synchronised BN on CPU) instead of SyncBN' in log
     assert osp.isfile(work / 'iter_4.pth')
-    scalars = [json.loads(line) for line in
-               open(next(work.glob('*/vis_data/scalars.json')))]
+    scalars = [json.loads(line) for line in open(next(work.glob('*/vis_data/scalars.json')))]
     losses = [r['loss'] for r in scalars if 'loss' in r]
     assert len(losses) == 4 and all(np.isfinite(losses))
 
@@ -126,10 +164,13 @@ def test_four_level_decoder_ddp_without_find_unused_parameters(tmp_path):
 def test_replace_sync_bn_everywhere_in_the_model():
     model = dict(
         backbone=dict(type='WiderResNet', norm_cfg=dict(type='SyncBN', requires_grad=True)),
-        decode_head=[dict(type='FCNHead', norm_cfg=dict(type='mmseg.SyncBN')),
-                     dict(type='OCRHead', norm_cfg=dict(type='BN'))],
+        decode_head=[
+            dict(type='FCNHead', norm_cfg=dict(type='mmseg.SyncBN')),
+            dict(type='OCRHead', norm_cfg=dict(type='BN')),
+        ],
         neck=dict(type='FPN', norm_cfg=dict(type='MMSyncBN')),
-        auxiliary_head=dict(type='FCNHead', norm_cfg=dict(type='mmwrn.SyncBN')))
+        auxiliary_head=dict(type='FCNHead', norm_cfg=dict(type='mmwrn.SyncBN')),
+    )
     assert sorted(replace_sync_bn(model)) == ['MMSyncBN', 'SyncBN', 'mmseg.SyncBN']
     assert model['backbone']['norm_cfg'] == dict(type='mmwrn.SyncBN', requires_grad=True)
     assert model['decode_head'][0]['norm_cfg']['type'] == 'mmwrn.SyncBN'
@@ -144,30 +185,45 @@ def test_readme_shrink_recipe_turns_persistent_workers_off():
     import argparse
 
     from mmwrn.cli.launch import add_launch_args, setup_cfg
+
     parser = argparse.ArgumentParser()
     parser.add_argument('--work-dir')
     parser.add_argument('--resume', default=None)
     for flag in ('--amp', '--auto-scale-lr', '--no-validate'):
         parser.add_argument(flag, action='store_true')
     add_launch_args(parser)
-    args = parser.parse_args(['--cfg-options', 'train_dataloader.num_workers=0',
-                              'train_cfg.max_iters=20', 'param_scheduler.0.end=20'])
+    args = parser.parse_args(
+        [
+            '--cfg-options',
+            'train_dataloader.num_workers=0',
+            'train_cfg.max_iters=20',
+            'param_scheduler.0.end=20',
+        ]
+    )
     cfg = Config.fromfile(DEMO)
     assert cfg.train_dataloader.persistent_workers and cfg.train_dataloader.num_workers > 0
     cfg = setup_cfg(cfg, args, mode='train')
     loader = cfg.train_dataloader
     assert loader.num_workers == 0 and loader.persistent_workers is False
     assert cfg.train_cfg.max_iters == 20 and cfg.param_scheduler[0].end == 20
-    torch.utils.data.DataLoader([0], num_workers=loader.num_workers,
-                                persistent_workers=loader.persistent_workers)
+    torch.utils.data.DataLoader(
+        [0], num_workers=loader.num_workers, persistent_workers=loader.persistent_workers
+    )
 
 
 def test_slurm_dist_env_from_slurm_variables():
     from mmwrn.cli.launch import slurm_dist_env
-    env = dict(SLURM_PROCID='3', SLURM_NTASKS='4', SLURM_LOCALID='1', MASTER_ADDR='10.0.0.7',
-               SLURM_STEP_NODELIST='n[1-2]')
-    assert slurm_dist_env(env) == dict(RANK='3', WORLD_SIZE='4', LOCAL_RANK='1',
-                                       MASTER_PORT='29500', MASTER_ADDR='10.0.0.7')
+
+    env = dict(
+        SLURM_PROCID='3',
+        SLURM_NTASKS='4',
+        SLURM_LOCALID='1',
+        MASTER_ADDR='10.0.0.7',
+        SLURM_STEP_NODELIST='n[1-2]',
+    )
+    assert slurm_dist_env(env) == dict(
+        RANK='3', WORLD_SIZE='4', LOCAL_RANK='1', MASTER_PORT='29500', MASTER_ADDR='10.0.0.7'
+    )
     assert env['RANK'] == '3'
     with pytest.raises(RuntimeError, match='SLURM_PROCID not set: run it under srun'):
         slurm_dist_env(dict(SLURM_NTASKS='2'))

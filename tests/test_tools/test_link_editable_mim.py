@@ -4,6 +4,7 @@ README's mim commands work there as from a wheel; ``pip uninstall`` removes
 the link. Made the user's way: a fresh virtual environment (the host stack
 reached through a .pth file), ``pip install -e`` of a copy of the checkout,
 ``mim`` run from a directory outside it."""
+
 import os
 import os.path as osp
 import shutil
@@ -28,15 +29,31 @@ def editable(tmp_path_factory):
     yet linked), and a working directory outside the checkout."""
     tmp = tmp_path_factory.mktemp('editable')
     src = tmp / 'src'
-    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(
-        '.git', '.venv*', 'work_dirs', 'data', 'build', '*.egg-info', '__pycache__',
-        '.pytest_cache', '.mim', 'checkpoints'))
+    shutil.copytree(
+        ROOT,
+        src,
+        ignore=shutil.ignore_patterns(
+            '.git',
+            '.venv*',
+            'work_dirs',
+            'data',
+            'build',
+            '*.egg-info',
+            '__pycache__',
+            '.pytest_cache',
+            '.mim',
+            'checkpoints',
+        ),
+    )
     venv = tmp / 'venv'
     subprocess.run([sys.executable, '-m', 'venv', '--without-pip', str(venv)], check=True)
     python = str(venv / 'bin' / 'python')
-    site = subprocess.run([python, '-c', 'import sysconfig; print(sysconfig.get_paths()'
-                           '["purelib"])'], capture_output=True, text=True,
-                          check=True).stdout.strip()
+    site = subprocess.run(
+        [python, '-c', 'import sysconfig; print(sysconfig.get_paths()["purelib"])'],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     # the host stack (torch, mmcv, mmseg, mim, pip, setuptools) of this interpreter;
     # the editable install made below comes first on sys.path
     with open(osp.join(site, 'host_stack.pth'), 'w') as f:
@@ -45,16 +62,21 @@ def editable(tmp_path_factory):
     work.mkdir()
     env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
     env['PYTHONWARNINGS'] = 'ignore'
-    out = subprocess.run([python, '-m', 'pip', 'install', '-q', '--no-deps',
-                          '--no-build-isolation', '-e', str(src)], cwd=work, env=env,
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [python, '-m', 'pip', 'install', '-q', '--no-deps', '--no-build-isolation', '-e', str(src)],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     return dict(python=python, site=site, src=src, work=work, env=env)
 
 
 def run(args, editable, ok=True, **kwargs):
-    out = subprocess.run(args, cwd=editable['work'], env=editable['env'], capture_output=True,
-                         text=True, **kwargs)
+    out = subprocess.run(
+        args, cwd=editable['work'], env=editable['env'], capture_output=True, text=True, **kwargs
+    )
     if ok:
         assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-5000:]
     return out
@@ -65,8 +87,9 @@ def mim(editable, *args, **kwargs):
 
 
 def link(editable):
-    return run([editable['python'], str(editable['src'] / 'tools' / 'link_editable_mim.py')],
-               editable).stdout
+    return run(
+        [editable['python'], str(editable['src'] / 'tools' / 'link_editable_mim.py')], editable
+    ).stdout
 
 
 def test_mim_search_needs_the_link_and_names_resolve_in_the_checkout(editable):
@@ -81,18 +104,24 @@ def test_mim_search_needs_the_link_and_names_resolve_in_the_checkout(editable):
     for name in (SEG_NAME, 'wider-resnet16-a1_4xb64_in1k', 'wrn-28-10-d0.3_1xb128_cifar10'):
         assert f'config id: {name}' in out
     # mmwrn itself: the checkout's files and folders, not the links' paths
-    code = ('import os.path as osp, mmwrn\n'
-            'print(osp.realpath(mmwrn.__file__)); print(mmwrn.model_zoo.mim_root())\n'
-            f'print(mmwrn.get_config_path({SEG_NAME!r}))')
+    code = (
+        'import os.path as osp, mmwrn\n'
+        'print(osp.realpath(mmwrn.__file__)); print(mmwrn.model_zoo.mim_root())\n'
+        f'print(mmwrn.get_config_path({SEG_NAME!r}))'
+    )
     lines = run([editable['python'], '-c', code], editable).stdout.split()
     src = str(editable['src'])
-    assert lines[-3:] == [f'{src}/mmwrn/__init__.py', src,
-                          f'{src}/configs/wider_resnet_seg/{SEG_NAME}.py']
+    assert lines[-3:] == [
+        f'{src}/mmwrn/__init__.py',
+        src,
+        f'{src}/configs/wider_resnet_seg/{SEG_NAME}.py',
+    ]
     # git ignores the links the tool makes in a checkout
     if osp.exists(osp.join(ROOT, '.git')):
         links = ['mmwrn/.mim/configs', 'mmwrn/.mim/tools', 'mmwrn/.mim/model-index.yml']
-        ignored = subprocess.run(['git', '-C', ROOT, 'check-ignore', *links],
-                                 capture_output=True, text=True)
+        ignored = subprocess.run(
+            ['git', '-C', ROOT, 'check-ignore', *links], capture_output=True, text=True
+        )
         assert ignored.stdout.split() == links, ignored.stdout + ignored.stderr
 
 
@@ -100,17 +129,37 @@ def test_mim_train_test_and_run(editable):
     link(editable)
     work = editable['work']
     synthetic_data.make_voc(str(work / 'data' / 'synthvoc'), num_train=4, num_val=2, size=64)
-    out = mim(editable, 'train', 'mmwrn', f'{DEMO}.py', '--work-dir', 'wd', '--cfg-options',
-              'train_cfg.max_iters=2', 'train_cfg.val_interval=2',
-              'default_hooks.checkpoint.interval=2', timeout=600).stdout
+    out = mim(
+        editable,
+        'train',
+        'mmwrn',
+        f'{DEMO}.py',
+        '--work-dir',
+        'wd',
+        '--cfg-options',
+        'train_cfg.max_iters=2',
+        'train_cfg.val_interval=2',
+        'default_hooks.checkpoint.interval=2',
+        timeout=600,
+    ).stdout
     # the config and the tool are the checkout's own
     assert f'will use {editable["src"]}/configs/demo/{DEMO}.py instead' in out
     assert (work / 'wd' / 'iter_2.pth').is_file()
-    out = mim(editable, 'test', 'mmwrn', f'{DEMO}.py', '--checkpoint', 'wd/iter_2.pth',
-              '--work-dir', 'wd_test', timeout=600).stdout
+    out = mim(
+        editable,
+        'test',
+        'mmwrn',
+        f'{DEMO}.py',
+        '--checkpoint',
+        'wd/iter_2.pth',
+        '--work-dir',
+        'wd_test',
+        timeout=600,
+    ).stdout
     assert 'mIoU' in out
-    out = mim(editable, 'run', 'mmwrn', 'publish_model', 'wd/iter_2.pth', 'published.pth',
-              timeout=600).stdout
+    out = mim(
+        editable, 'run', 'mmwrn', 'publish_model', 'wd/iter_2.pth', 'published.pth', timeout=600
+    ).stdout
     assert 'wrote published-' in out
     assert len(list(work.glob('published-*.pth'))) == 1
 

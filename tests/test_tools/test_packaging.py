@@ -1,6 +1,7 @@
 """mmwrn as users get it from a wheel (`pip install .`): configs, tools and the
 model index travel in mmwrn/.mim, names resolve in both hosts and mim finds
 the package, all from a directory outside the checkout."""
+
 import glob
 import os
 import os.path as osp
@@ -28,21 +29,50 @@ def installed(tmp_path_factory):
     working directory outside the checkout."""
     tmp = tmp_path_factory.mktemp('packaging')
     src = tmp / 'src'  # build from a copy: pip builds in place
-    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(
-        '.git', '.venv*', 'work_dirs', 'data', 'build', '*.egg-info', '__pycache__',
-        '.pytest_cache', '.mim'))
+    shutil.copytree(
+        ROOT,
+        src,
+        ignore=shutil.ignore_patterns(
+            '.git',
+            '.venv*',
+            'work_dirs',
+            'data',
+            'build',
+            '*.egg-info',
+            '__pycache__',
+            '.pytest_cache',
+            '.mim',
+        ),
+    )
     out = subprocess.run(
-        [sys.executable, '-m', 'pip', 'wheel', '-q', '--no-deps', '--no-build-isolation',
-         '-w', str(tmp / 'dist'), str(src)], capture_output=True, text=True)
+        [
+            sys.executable,
+            '-m',
+            'pip',
+            'wheel',
+            '-q',
+            '--no-deps',
+            '--no-build-isolation',
+            '-w',
+            str(tmp / 'dist'),
+            str(src),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
-    wheel, = glob.glob(str(tmp / 'dist' / 'mmwrn-*.whl'))
+    (wheel,) = glob.glob(str(tmp / 'dist' / 'mmwrn-*.whl'))
     site = tmp / 'site'
     with zipfile.ZipFile(wheel) as z:
         z.extractall(site)
     work = tmp / 'work'
     work.mkdir()
-    env = dict(os.environ, PYTHONPATH=str(site), PATH=BIN + os.pathsep + os.environ['PATH'],
-               PYTHONWARNINGS='ignore')
+    env = dict(
+        os.environ,
+        PYTHONPATH=str(site),
+        PATH=BIN + os.pathsep + os.environ['PATH'],
+        PYTHONWARNINGS='ignore',
+    )
     return site, work, env
 
 
@@ -57,11 +87,16 @@ def run(args, installed, **kwargs):
 def test_wheel_carries_configs_tools_and_model_index(installed):
     site = installed[0]
     mim = site / 'mmwrn' / '.mim'
-    shipped = {osp.relpath(p, ROOT) for p in glob.glob(osp.join(ROOT, 'configs', '**', '*'),
-                                                       recursive=True)
-               if osp.isfile(p) and '__pycache__' not in p}
-    packed = {osp.relpath(p, mim) for p in glob.glob(str(mim / 'configs' / '**' / '*'),
-                                                     recursive=True) if osp.isfile(p)}
+    shipped = {
+        osp.relpath(p, ROOT)
+        for p in glob.glob(osp.join(ROOT, 'configs', '**', '*'), recursive=True)
+        if osp.isfile(p) and '__pycache__' not in p
+    }
+    packed = {
+        osp.relpath(p, mim)
+        for p in glob.glob(str(mim / 'configs' / '**' / '*'), recursive=True)
+        if osp.isfile(p)
+    }
     assert shipped == packed
     assert (mim / 'model-index.yml').is_file() and (mim / 'tools' / 'train.py').is_file()
     # the demo's data writer is a tool, not part of the package
@@ -73,7 +108,7 @@ def test_wheel_carries_configs_tools_and_model_index(installed):
 @pytest.mark.compat
 def test_wheel_carries_the_license_and_the_readme(installed):
     site = installed[0]
-    dist_info, = glob.glob(str(site / 'mmwrn-*.dist-info'))
+    (dist_info,) = glob.glob(str(site / 'mmwrn-*.dist-info'))
     licenses = glob.glob(osp.join(dist_info, '**', 'LICENSE'), recursive=True)
     assert len(licenses) == 1, os.listdir(dist_info)
     with open(licenses[0]) as f:
@@ -91,7 +126,7 @@ def test_wheel_carries_the_license_and_the_readme(installed):
 @pytest.mark.compat
 def test_names_resolve_outside_the_checkout(installed):
     site = installed[0]
-    code = f'''
+    code = f"""
 import mmwrn, mmpretrain
 from mmseg.apis import MMSegInferencer
 assert mmwrn.__file__.startswith({str(site)!r}), mmwrn.__file__
@@ -103,7 +138,7 @@ try:
     mmpretrain.get_model({CLS_NAME!r}, pretrained=True)
 except FileNotFoundError as e:
     print('hint', e)
-'''
+"""
     out = run([sys.executable, '-c', code], installed)
     assert 'cls WiderResNet 63732008' in out
     assert f'seg {site}/mmwrn/.mim/configs/wider_resnet_seg/{SEG_NAME}.py' in out
@@ -111,7 +146,7 @@ except FileNotFoundError as e:
 
 
 def test_mmseg_inferencer_resolves_a_segmentation_name(installed):
-    code = f'''
+    code = f"""
 import mmwrn
 from mmseg.apis import MMSegInferencer
 mmwrn.host_mends.enable('mmseg_names')  # mmseg's lookup extended: a name, not a config path
@@ -119,36 +154,66 @@ try:
     MMSegInferencer(model={SEG_NAME!r}, device='cpu')
 except FileNotFoundError as e:
     print('hint', e)
-'''
+"""
     out = run([sys.executable, '-c', code], installed)
     assert 'tools/model_converters/ademxapp2mmwrn.py voc_rna-a1_cls21_s8_ep-0001.params' in out
 
 
 def test_mim_search_train_and_test(installed):
     site, work, env = installed
-    out = run(['mim', 'search', 'mmwrn', '--display-width', '200'], installed,
-              input='q\n')
+    out = run(['mim', 'search', 'mmwrn', '--display-width', '200'], installed, input='q\n')
     for name in (CLS_NAME, SEG_NAME, 'wrn-28-10-d0.3_1xb128_cifar10'):
         assert f'config id: {name}' in out
     synthetic_data.make_voc(str(work / 'data' / 'synthvoc'), num_train=4, num_val=2, size=64)
-    run(['mim', 'train', 'mmwrn', f'{DEMO}.py', '--work-dir', 'wd', '--cfg-options',
-         'train_cfg.max_iters=2', 'train_cfg.val_interval=2',
-         'default_hooks.checkpoint.interval=2'], installed,
-        timeout=600)
+    run(
+        [
+            'mim',
+            'train',
+            'mmwrn',
+            f'{DEMO}.py',
+            '--work-dir',
+            'wd',
+            '--cfg-options',
+            'train_cfg.max_iters=2',
+            'train_cfg.val_interval=2',
+            'default_hooks.checkpoint.interval=2',
+        ],
+        installed,
+        timeout=600,
+    )
     assert (work / 'wd' / 'iter_2.pth').is_file()
-    out = run(['mim', 'test', 'mmwrn', f'{DEMO}.py', '--checkpoint', 'wd/iter_2.pth',
-               '--work-dir', 'wd_test'], installed, timeout=600)
+    out = run(
+        [
+            'mim',
+            'test',
+            'mmwrn',
+            f'{DEMO}.py',
+            '--checkpoint',
+            'wd/iter_2.pth',
+            '--work-dir',
+            'wd_test',
+        ],
+        installed,
+        timeout=600,
+    )
     assert 'mIoU' in out
-    out = run(['mim', 'run', 'mmwrn', 'publish_model', 'wd/iter_2.pth', 'published.pth'],
-              installed, timeout=600)
+    out = run(
+        ['mim', 'run', 'mmwrn', 'publish_model', 'wd/iter_2.pth', 'published.pth'],
+        installed,
+        timeout=600,
+    )
     assert 'wrote published-' in out
 
 
 def test_link_editable_mim_refuses_a_wheel_install(installed):
     site, work, env = installed
-    out = subprocess.run([sys.executable, str(site / 'mmwrn' / '.mim' / 'tools' /
-                                              'link_editable_mim.py')],
-                         cwd=work, env=env, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, str(site / 'mmwrn' / '.mim' / 'tools' / 'link_editable_mim.py')],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 1
     assert f'mmwrn in {site} is not an editable install' in out.stderr
     assert not (site / 'mmwrn' / '.mim' / 'mmwrn').exists()

@@ -5,6 +5,7 @@ a checkpoint, each time continued with --resume, computes every iteration's
 loss and ends with weights, optimizer, schedulers and random number state
 bit-identical to an uninterrupted run. CPU, OMP_NUM_THREADS=1,
 num_workers=0 unless stated."""
+
 import os
 import os.path as osp
 import subprocess
@@ -30,9 +31,14 @@ ITERS = 6  # checkpoints (keeping 1) and validation every 2 iterations
 
 
 def train(config, work_dir, *extra):
-    return subprocess.run([sys.executable, 'tools/train.py', config, '--work-dir', work_dir,
-                           *extra], cwd=ROOT, env=ENV, capture_output=True, text=True,
-                          start_new_session=True)  # its own process group
+    return subprocess.run(
+        [sys.executable, 'tools/train.py', config, '--work-dir', work_dir, *extra],
+        cwd=ROOT,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        start_new_session=True,
+    )  # its own process group
 
 
 def ok(out):
@@ -45,8 +51,7 @@ def last_checkpoint(work_dir):
         return osp.basename(f.read().strip())
 
 
-def assert_same_run(reference, resumed, ranks=(0, ), final=f'iter_{ITERS}.pth',
-                    iters=ITERS):
+def assert_same_run(reference, resumed, ranks=(0,), final=f'iter_{ITERS}.pth', iters=ITERS):
     """Every iteration any run in ``resumed`` computed has the loss of the
     same iteration in ``reference``, and the final checkpoints hold
     bit-identical tensors."""
@@ -56,16 +61,16 @@ def assert_same_run(reference, resumed, ranks=(0, ), final=f'iter_{ITERS}.pth',
         records = loss_records(resumed, rank)
         assert {i for i, _ in records} == set(expected)
         assert [(i, expected[i]) for i, _ in records] == records, f'rank {rank}'
-    ref, res = (torch.load(osp.join(d, final), map_location='cpu')
-                for d in (reference, resumed))
+    ref, res = (torch.load(osp.join(d, final), map_location='cpu') for d in (reference, resumed))
     for key in ('state_dict', 'optimizer', 'param_schedulers', 'rng_state'):
         assert_tensors_equal(ref[key], res[key], key)
 
 
 @pytest.fixture(scope='module')
 def data_root(tmp_path_factory):
-    return synthetic_data.make_voc(str(tmp_path_factory.mktemp('data')), num_train=4,
-                                   num_val=2, size=64, num_classes=6)
+    return synthetic_data.make_voc(
+        str(tmp_path_factory.mktemp('data')), num_train=4, num_val=2, size=64, num_classes=6
+    )
 
 
 @pytest.fixture(scope='module')
@@ -84,13 +89,17 @@ def interrupted(tmp_path_factory, data_root):
     resumed to the end. Returns the work dir and, per run, its process result
     and the files it left."""
     work = str(tmp_path_factory.mktemp('interrupted'))
-    stops = [dict(type='SendSignalHook', signal='SIGTERM', at_iter=3),
-             dict(type='KillDuringSaveHook', at_iter=4),
-             dict(type='SendSignalHook', signal='SIGKILL', at_iter=5), None]
+    stops = [
+        dict(type='SendSignalHook', signal='SIGTERM', at_iter=3),
+        dict(type='KillDuringSaveHook', at_iter=4),
+        dict(type='SendSignalHook', signal='SIGKILL', at_iter=5),
+        None,
+    ]
     runs = []
     for i, stop in enumerate(stops):
-        config = write_config(osp.join(work, f'cfg{i}.py'), data_root, work, iters=ITERS,
-                              hooks=[stop] if stop else [])
+        config = write_config(
+            osp.join(work, f'cfg{i}.py'), data_root, work, iters=ITERS, hooks=[stop] if stop else []
+        )
         out = train(config, work, *(['--resume'] if i else []))
         runs.append((out, sorted(os.listdir(work)), last_checkpoint(work)))
     return work, runs
@@ -135,14 +144,13 @@ def test_truncated_checkpoint_given_explicitly_is_named_in_the_error(reference, 
     src = osp.join(reference, f'iter_{ITERS}.pth')
     bad = str(tmp_path / 'truncated.pth')
     with open(src, 'rb') as f, open(bad, 'wb') as g:
-        g.write(f.read()[:osp.getsize(src) // 2])
+        g.write(f.read()[: osp.getsize(src) // 2])
     out = train(osp.join(reference, 'cfg.py'), str(tmp_path / 'work'), '--resume', bad)
     assert out.returncode != 0
     assert f'CorruptCheckpointError: {bad} is truncated or corrupt' in out.stderr
 
 
-def test_two_processes_signal_on_one_rank_then_sigkill_resume_is_bit_identical(
-        data_root, tmp_path):
+def test_two_processes_signal_on_one_rank_then_sigkill_resume_is_bit_identical(data_root, tmp_path):
     """gloo, 2 processes with 2 DataLoader workers each (their random state
     is not saved: mmengine seeds them per rank and worker, and the skipped
     batches advance them): SIGUSR1 reaching rank 1 and its workers only (each
@@ -154,29 +162,42 @@ def test_two_processes_signal_on_one_rank_then_sigkill_resume_is_bit_identical(
     calls = tmp_path / 'scontrol_calls'
     (bin_dir / 'scontrol').write_text(f'#!/bin/sh\necho "$@" >> {calls}\n')
     (bin_dir / 'scontrol').chmod(0o755)
-    env = dict(ENV, PYTHON=sys.executable, PATH=f'{bin_dir}:{ENV["PATH"]}',
-               SLURM_JOB_ID='4242')
+    env = dict(ENV, PYTHON=sys.executable, PATH=f'{bin_dir}:{ENV["PATH"]}', SLURM_JOB_ID='4242')
 
     def run(name, *extra, stop=None):
         work = str(tmp_path / name)
         os.makedirs(work, exist_ok=True)
-        config = write_config(osp.join(work, 'cfg.py'), data_root, work, iters=ITERS,
-                              num_workers=2, hooks=[stop] if stop else [])
+        config = write_config(
+            osp.join(work, 'cfg.py'),
+            data_root,
+            work,
+            iters=ITERS,
+            num_workers=2,
+            hooks=[stop] if stop else [],
+        )
         return work, subprocess.run(
             ['bash', 'tools/dist_train.sh', config, '2', '--work-dir', work, *extra],
-            cwd=ROOT, env=dict(env, PORT=str(free_port())), capture_output=True, text=True)
+            cwd=ROOT,
+            env=dict(env, PORT=str(free_port())),
+            capture_output=True,
+            text=True,
+        )
 
     reference, out = run('reference')
     ok(out)
-    work, out = run('work', '--requeue', stop=dict(type='SendSignalHook', signal='SIGUSR1',
-                                                   at_iter=3, rank=1, group=True))
+    work, out = run(
+        'work',
+        '--requeue',
+        stop=dict(type='SendSignalHook', signal='SIGUSR1', at_iter=3, rank=1, group=True),
+    )
     log = ok(out)
     assert 'SIGUSR1 received: saved' in log and 'gloo' in log
     assert last_checkpoint(work) == 'iter_3.pth'
     assert [sorted(i for i, _ in loss_records(work, r)) for r in (0, 1)] == [[1, 2, 3]] * 2
     assert calls.read_text() == 'requeue 4242\n'
-    _, out = run('work', '--resume', stop=dict(type='SendSignalHook', signal='SIGKILL',
-                                               at_iter=6, rank=0))
+    _, out = run(
+        'work', '--resume', stop=dict(type='SendSignalHook', signal='SIGKILL', at_iter=6, rank=0)
+    )
     assert out.returncode != 0 and last_checkpoint(work) == 'iter_4.pth'
     _, out = run('work', '--resume')
     assert 'resumed epoch: 0, iter: 4' in ok(out)
@@ -196,15 +217,35 @@ def test_epoch_based_loop_sigterm_mid_epoch_resume_is_bit_identical(tmp_path):
     for name in ('reference', 'work'):
         works[name] = str(tmp_path / name)
         os.makedirs(works[name])
-    ok(train(write_cls_config(osp.join(works['reference'], 'cfg.py'), data_root,
-                              works['reference'], num_workers=2), works['reference']))
+    ok(
+        train(
+            write_cls_config(
+                osp.join(works['reference'], 'cfg.py'), data_root, works['reference'], num_workers=2
+            ),
+            works['reference'],
+        )
+    )
     work = works['work']
-    log = ok(train(write_cls_config(osp.join(work, 'stop.py'), data_root, work, hooks=[
-        dict(type='SendSignalHook', signal='SIGTERM', at_iter=3, group=True)],
-        num_workers=2), work))
+    log = ok(
+        train(
+            write_cls_config(
+                osp.join(work, 'stop.py'),
+                data_root,
+                work,
+                hooks=[dict(type='SendSignalHook', signal='SIGTERM', at_iter=3, group=True)],
+                num_workers=2,
+            ),
+            work,
+        )
+    )
     assert 'iter_3.pth at iteration 3 (epoch 1)' in log
-    log = ok(train(write_cls_config(osp.join(work, 'cfg.py'), data_root, work,
-                                    num_workers=2), work, '--resume'))
+    log = ok(
+        train(
+            write_cls_config(osp.join(work, 'cfg.py'), data_root, work, num_workers=2),
+            work,
+            '--resume',
+        )
+    )
     assert 'resumed epoch: 0, iter: 3' in log
     assert 'Advance dataloader 3 steps' in log
     assert_same_run(works['reference'], work, final='epoch_2.pth', iters=10)

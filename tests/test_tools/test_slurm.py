@@ -8,6 +8,7 @@ are requeued, resume and end bit-identical to an uninterrupted run. Also
 The demo config at tiny width (dropout, random augmentation),
 OMP_NUM_THREADS=1. The Slurm tests are skipped, with the reason, where Slurm
 and munge cannot be installed."""
+
 import os
 import os.path as osp
 import shutil
@@ -49,15 +50,24 @@ def slurm(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def data_root(tmp_path_factory):
-    return synthetic_data.make_voc(str(tmp_path_factory.mktemp('data')), num_train=4,
-                                   num_val=2, size=64, num_classes=6)
+    return synthetic_data.make_voc(
+        str(tmp_path_factory.mktemp('data')), num_train=4, num_val=2, size=64, num_classes=6
+    )
 
 
 def env(slurm=None, **extra):
-    return dict(slurm.env if slurm else os.environ, PYTHONWARNINGS='ignore',
-                OMP_NUM_THREADS='1', PYTHON=sys.executable, PYTHONPATH=ROOT,
-                MASTER_PORT=str(free_port()), PORT=str(free_port()), GPUS_PER_NODE='0',
-                CPUS_PER_TASK='1', **extra)
+    return dict(
+        slurm.env if slurm else os.environ,
+        PYTHONWARNINGS='ignore',
+        OMP_NUM_THREADS='1',
+        PYTHON=sys.executable,
+        PYTHONPATH=ROOT,
+        MASTER_PORT=str(free_port()),
+        PORT=str(free_port()),
+        GPUS_PER_NODE='0',
+        CPUS_PER_TASK='1',
+        **extra,
+    )
 
 
 def ok(out):
@@ -76,9 +86,22 @@ def torchrun(tmp_path_factory, data_root):
     works = {}
     for n in (1, 2):
         work = str(tmp_path_factory.mktemp(f'torchrun{n}'))
-        ok(subprocess.run(['bash', 'tools/dist_train.sh', config(work, data_root), str(n),
-                           '--work-dir', work], cwd=ROOT, env=env(), capture_output=True,
-                          text=True))
+        ok(
+            subprocess.run(
+                [
+                    'bash',
+                    'tools/dist_train.sh',
+                    config(work, data_root),
+                    str(n),
+                    '--work-dir',
+                    work,
+                ],
+                cwd=ROOT,
+                env=env(),
+                capture_output=True,
+                text=True,
+            )
+        )
         works[n] = work
     return works
 
@@ -94,13 +117,23 @@ def assert_same_run(reference, run, ranks):
         assert_tensors_equal(ref[key], res[key], key)
 
 
-@pytest.mark.parametrize('tasks,per_node', [(1, None), (2, None), (2, 1)],
-                         ids=['1task', '2tasks', '2nodes'])
+@pytest.mark.parametrize(
+    'tasks,per_node', [(1, None), (2, None), (2, 1)], ids=['1task', '2tasks', '2nodes']
+)
 def test_srun_equals_torchrun(slurm, torchrun, data_root, tmp_path, tasks, per_node):
     work = str(tmp_path)
     extra = dict(TASKS=str(tasks), **({'TASKS_PER_NODE': str(per_node)} if per_node else {}))
-    out = slurm.run('bash', 'tools/slurm_train.sh', 'debug', 'wrn', config(work, data_root),
-                    work, cwd=ROOT, env=env(slurm, **extra), check=False)
+    out = slurm.run(
+        'bash',
+        'tools/slurm_train.sh',
+        'debug',
+        'wrn',
+        config(work, data_root),
+        work,
+        cwd=ROOT,
+        env=env(slurm, **extra),
+        check=False,
+    )
     log = ok(out)
     assert '--gres' not in log
     if tasks == 2:
@@ -113,25 +146,38 @@ def sbatch(slurm, work, data_root, *args, hooks=(), tasks=1, signal_time=None):
     if signal_time:
         extra['REQUEUE_SIGNAL_TIME'] = str(signal_time)
     cfg = config(work, data_root, hooks=hooks)
-    out = slurm.run('sbatch', '--parsable', '-p', 'debug', f'--ntasks={tasks}',
-                    '--cpus-per-task=1', '--requeue', '--open-mode=append',
-                    f'--output={work}/slurm-%j.out', *args,
-                    '--wrap', f'bash tools/slurm_train.sh debug wrn {cfg} {work}', cwd=ROOT,
-                    env=env(slurm, **extra))
+    out = slurm.run(
+        'sbatch',
+        '--parsable',
+        '-p',
+        'debug',
+        f'--ntasks={tasks}',
+        '--cpus-per-task=1',
+        '--requeue',
+        '--open-mode=append',
+        f'--output={work}/slurm-%j.out',
+        *args,
+        '--wrap',
+        f'bash tools/slurm_train.sh debug wrn {cfg} {work}',
+        cwd=ROOT,
+        env=env(slurm, **extra),
+    )
     return out.stdout.strip().split(';')[0]
 
 
 def wait_file(path, job, slurm, timeout=240):
     deadline = time.time() + timeout
     while not osp.exists(path):
-        assert time.time() < deadline, f'{path} not written in {timeout} s: ' \
-            f'{slurm.job(job)}{slurm.logs()}'
+        assert time.time() < deadline, (
+            f'{path} not written in {timeout} s: {slurm.job(job)}{slurm.logs()}'
+        )
         time.sleep(0.5)
 
 
 def job_log(work):
-    return ''.join(open(osp.join(work, f)).read() for f in sorted(os.listdir(work))
-                   if f.startswith('slurm-'))
+    return ''.join(
+        open(osp.join(work, f)).read() for f in sorted(os.listdir(work)) if f.startswith('slurm-')
+    )
 
 
 WAIT = dict(type='WaitForSignalHook', at_iter=3)
@@ -142,9 +188,15 @@ def test_sigterm_to_torchrun_reaches_the_workers(torchrun, data_root, tmp_path):
     iteration 3 of 2 processes: both save iter_3.pth and stop; --resume ends
     bit-identical to the uninterrupted run. (No Slurm needed.)"""
     work = str(tmp_path)
-    proc = subprocess.Popen(['bash', 'tools/dist_train.sh', config(work, data_root, [WAIT]), '2',
-                             '--work-dir', work], cwd=ROOT, env=env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        ['bash', 'tools/dist_train.sh', config(work, data_root, [WAIT]), '2', '--work-dir', work],
+        cwd=ROOT,
+        env=env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     try:
         deadline = time.time() + 240
         while not all(osp.exists(osp.join(work, f'waiting_rank{r}')) for r in (0, 1)):
@@ -161,9 +213,23 @@ def test_sigterm_to_torchrun_reaches_the_workers(torchrun, data_root, tmp_path):
     assert sorted(i for i, _ in loss_records(work, 1)) == [1, 2, 3]
     for name in ('waiting_rank0', 'waiting_rank1'):
         os.remove(osp.join(work, name))
-    ok(subprocess.run(['bash', 'tools/dist_train.sh', config(work, data_root), '2',
-                       '--work-dir', work, '--resume'], cwd=ROOT, env=env(),
-                      capture_output=True, text=True))
+    ok(
+        subprocess.run(
+            [
+                'bash',
+                'tools/dist_train.sh',
+                config(work, data_root),
+                '2',
+                '--work-dir',
+                work,
+                '--resume',
+            ],
+            cwd=ROOT,
+            env=env(),
+            capture_output=True,
+            text=True,
+        )
+    )
     assert_same_run(torchrun[2], work, (0, 1))
 
 
@@ -199,4 +265,4 @@ def test_time_limit_signal_saves_and_requeues(slurm, torchrun, data_root, tmp_pa
     assert info['JobState'] == 'COMPLETED' and info['Restarts'] == '1', f'{info}\n{log}'
     assert 'SIGUSR1 received: saved' in log and 'iter_3.pth at iteration 3' in log
     assert f'requeued Slurm job {job}' in log and 'resumed epoch: 0, iter: 3' in log
-    assert_same_run(torchrun[1], work, (0, ))
+    assert_same_run(torchrun[1], work, (0,))

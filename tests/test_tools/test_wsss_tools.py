@@ -1,6 +1,7 @@
 """The weakly-supervised chain on synthetic VOC-layout data, as a user runs it:
 tools/train.py on the CAM classifier config -> tools/wsss/cam.py (resumable)
 -> tools/wsss/eval_cams.py, and the tools' errors on bad input."""
+
 import os
 import os.path as osp
 
@@ -16,8 +17,9 @@ from tests.helpers.tools import run_tool, scalars
 
 pytestmark = pytest.mark.slow  # subprocesses: tools/*.py run as the user runs them
 
-CAM_CONFIG = osp.join(ROOT, 'configs', 'wider_resnet_wsss',
-                      'wider-resnet38-a1-d8-cam_2xb8-15e_voc12aug-448x448.py')
+CAM_CONFIG = osp.join(
+    ROOT, 'configs', 'wider_resnet_wsss', 'wider-resnet38-a1-d8-cam_2xb8-15e_voc12aug-448x448.py'
+)
 SIZE = 48
 
 
@@ -38,8 +40,7 @@ def tiny_cam_config(data_root, tmp_path):
 
 
 def test_train_cams_resume_and_evaluate(tmp_path):
-    data_root = synthetic_data.make_voc(str(tmp_path / 'data'), num_train=4, num_val=2,
-                                        size=SIZE)
+    data_root = synthetic_data.make_voc(str(tmp_path / 'data'), num_train=4, num_val=2, size=SIZE)
     cfg = tiny_cam_config(data_root, tmp_path)
     work = str(tmp_path / 'work')
     run_tool('tools/train.py', cfg, '--work-dir', work)
@@ -48,8 +49,19 @@ def test_train_cams_resume_and_evaluate(tmp_path):
     assert any('multi-label/mAP' in r for r in logs), 'validation ran'
     ckpt = osp.join(work, 'epoch_2.pth')
     cams = str(tmp_path / 'cams')
-    args = ['tools/wsss/cam.py', cfg, ckpt, '--data-root', data_root, '--list',
-            'ImageSets/Segmentation/train.txt', '--out-dir', cams, '--scales', '1.0,0.5']
+    args = [
+        'tools/wsss/cam.py',
+        cfg,
+        ckpt,
+        '--data-root',
+        data_root,
+        '--list',
+        'ImageSets/Segmentation/train.txt',
+        '--out-dir',
+        cams,
+        '--scales',
+        '1.0,0.5',
+    ]
     out = run_tool(*args, '--limit', '2', '--overlay-dir', str(tmp_path / 'vis'))
     assert '2 images written, 0 already done' in out.stdout and 'images/s' in out.stdout
     overlays = sorted(os.listdir(tmp_path / 'vis'))
@@ -61,26 +73,59 @@ def test_train_cams_resume_and_evaluate(tmp_path):
     out = run_tool(*args)  # resumes: only the two others
     assert '2 images written, 2 already done (skipped), 4 in the list' in out.stdout
     assert sorted(os.listdir(cams)) == [f'2007_train{i:05d}.npz' for i in range(4)]
-    out = run_tool('tools/wsss/eval_cams.py', cams, '--data-root', data_root, '--list',
-                   'ImageSets/Segmentation/train.txt', '--thresholds', '0.1,0.2,0.3')
+    out = run_tool(
+        'tools/wsss/eval_cams.py',
+        cams,
+        '--data-root',
+        data_root,
+        '--list',
+        'ImageSets/Segmentation/train.txt',
+        '--thresholds',
+        '0.1,0.2,0.3',
+    )
     assert '     0.20  ' in out.stdout and 'best: mIoU ' in out.stdout
 
 
 def test_tools_name_the_problem(tmp_path):
-    data_root = synthetic_data.make_voc(str(tmp_path / 'data'), num_train=2, num_val=1,
-                                        size=32)
+    data_root = synthetic_data.make_voc(str(tmp_path / 'data'), num_train=2, num_val=1, size=32)
     with open(osp.join(data_root, 'bad.txt'), 'w') as f:
         f.write('2007_train00000\n2007_gone\n')
     cfg = tiny_cam_config(data_root, tmp_path)
-    out = run_tool('tools/wsss/cam.py', cfg, 'none.pth', '--data-root', data_root, '--list',
-                   'bad.txt', '--out-dir', str(tmp_path / 'c'), check=False)
+    out = run_tool(
+        'tools/wsss/cam.py',
+        cfg,
+        'none.pth',
+        '--data-root',
+        data_root,
+        '--list',
+        'bad.txt',
+        '--out-dir',
+        str(tmp_path / 'c'),
+        check=False,
+    )
     assert out.returncode and '1 images of the list are missing' in out.stderr
     assert '2007_gone' in out.stderr
     cls = osp.join(ROOT, 'configs', 'wider_resnet_cls', 'wider-resnet38-a1_4xb64_in1k.py')
-    out = run_tool('tools/wsss/cam.py', cls, 'none.pth', '--data-root', data_root, '--list',
-                   'ImageSets/Segmentation/train.txt', '--out-dir', str(tmp_path / 'c'),
-                   check=False)
+    out = run_tool(
+        'tools/wsss/cam.py',
+        cls,
+        'none.pth',
+        '--data-root',
+        data_root,
+        '--list',
+        'ImageSets/Segmentation/train.txt',
+        '--out-dir',
+        str(tmp_path / 'c'),
+        check=False,
+    )
     assert out.returncode and 'LinearClsHead computes no CAMs' in out.stderr
-    out = run_tool('tools/wsss/eval_cams.py', str(tmp_path / 'c'), '--data-root', data_root,
-                   '--list', 'ImageSets/Segmentation/train.txt', check=False)
+    out = run_tool(
+        'tools/wsss/eval_cams.py',
+        str(tmp_path / 'c'),
+        '--data-root',
+        data_root,
+        '--list',
+        'ImageSets/Segmentation/train.txt',
+        check=False,
+    )
     assert out.returncode and 'have no CAM file' in out.stderr

@@ -1,6 +1,7 @@
 """Every ResNet-based model of the installed mmseg (its ``_base_/models``) with
 WiderResNet swapped in by ``mmwrn.utils.resnet_decoders``: trains a step and
 predicts, and every parameter that trains receives a gradient."""
+
 import math
 import os.path as osp
 
@@ -22,21 +23,27 @@ from tests.helpers.seg import make_batch, shrink_decoder
 from tests.helpers.tiny import TINY_WIDER
 
 MODELS_FOUND = mmseg_resnet_models()
-SUPPORTED = [n for n, p in MODELS_FOUND.items()
-             if Config.fromfile(p).model.backbone.type not in UNSUPPORTED]
+SUPPORTED = [
+    n for n, p in MODELS_FOUND.items() if Config.fromfile(p).model.backbone.type not in UNSUPPORTED
+]
 # parameters that mmseg itself never trains (requires_grad=False by design)
 FROZEN_BY_MMSEG = {
     # EMAHead: "ema_mid_conv" is a fixed projection, frozen in its __init__
-    'emanet_r50-d8': {'decode_head.ema_mid_conv.conv.weight',
-                      'decode_head.ema_mid_conv.conv.bias'},
+    'emanet_r50-d8': {'decode_head.ema_mid_conv.conv.weight', 'decode_head.ema_mid_conv.conv.bias'},
 }
 SIZE = 32
 
 
 def test_discovery_finds_mmseg_resnet_models():
     # mmseg 1.2.2 has 23; ICNet is the one that cannot take another backbone
-    assert {'upernet_r50', 'deeplabv3plus_r50-d8', 'pspnet_r50-d8', 'fpn_r50',
-            'bisenetv1_r18-d32', 'icnet_r50-d8'} <= set(MODELS_FOUND)
+    assert {
+        'upernet_r50',
+        'deeplabv3plus_r50-d8',
+        'pspnet_r50-d8',
+        'fpn_r50',
+        'bisenetv1_r18-d32',
+        'icnet_r50-d8',
+    } <= set(MODELS_FOUND)
     assert len(MODELS_FOUND) >= 23
     assert set(MODELS_FOUND) - set(SUPPORTED) == {'icnet_r50-d8'}
 
@@ -84,8 +91,9 @@ def test_trains_and_predicts_with_every_parameter_trained(name):
     assert frozen == FROZEN_BY_MMSEG.get(name, set())
     no_grad = [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
     assert not no_grad, f'parameters without gradient: {no_grad}'
-    assert not any(n.startswith(('backbone.b7', 'backbone.bn7')) for n, _ in
-                   model.named_parameters()), 'B7 built though no decoder takes it'
+    assert not any(
+        n.startswith(('backbone.b7', 'backbone.bn7')) for n, _ in model.named_parameters()
+    ), 'B7 built though no decoder takes it'
 
     model.eval()
     with torch.no_grad():
@@ -94,15 +102,29 @@ def test_trains_and_predicts_with_every_parameter_trained(name):
     assert preds[0].seg_logits.data.shape == (num_classes, SIZE, SIZE)
 
 
-@pytest.mark.parametrize('resnet,expected', [
-    (dict(type='ResNetV1c', out_indices=(0, 1, 2, 3), strides=(1, 2, 1, 1)),
-     dict(out_indices=(2, 3, 4, 5), output_stride=8)),
-    (dict(type='ResNetV1c', out_indices=(1, 2, 3), strides=(1, 2, 2, 1),
-          frozen_stages=1, norm_eval=True),
-     dict(out_indices=(3, 4, 5), output_stride=16, frozen_stages=2, norm_eval=True)),
-    (dict(type='ResNet', norm_cfg=dict(type='SyncBN')),
-     dict(out_indices=(2, 3, 4, 5), output_stride=32, norm_cfg=dict(type='SyncBN'))),
-])
+@pytest.mark.parametrize(
+    'resnet,expected',
+    [
+        (
+            dict(type='ResNetV1c', out_indices=(0, 1, 2, 3), strides=(1, 2, 1, 1)),
+            dict(out_indices=(2, 3, 4, 5), output_stride=8),
+        ),
+        (
+            dict(
+                type='ResNetV1c',
+                out_indices=(1, 2, 3),
+                strides=(1, 2, 2, 1),
+                frozen_stages=1,
+                norm_eval=True,
+            ),
+            dict(out_indices=(3, 4, 5), output_stride=16, frozen_stages=2, norm_eval=True),
+        ),
+        (
+            dict(type='ResNet', norm_cfg=dict(type='SyncBN')),
+            dict(out_indices=(2, 3, 4, 5), output_stride=32, norm_cfg=dict(type='SyncBN')),
+        ),
+    ],
+)
 def test_wider_resnet_like(resnet, expected):
     assert wider_resnet_like(resnet) == dict(type='WiderResNet', **expected)
     assert wider_resnet_like(resnet, depth=16)['depth'] == 16
@@ -117,9 +139,11 @@ def test_docs_table_is_the_mapping():
     """The decoder table of the segmentation guide is what
     tools/analysis_tools/decoder_mapping.py prints for the installed mmseg."""
     import sys
+
     root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
     sys.path.insert(0, osp.join(root, 'tools', 'analysis_tools'))
     from decoder_mapping import mapping_table
+
     with open(osp.join(root, 'docs', 'en', 'user_guides', 'segmentation.md')) as f:
         page = f.read()
     assert mapping_table() in page

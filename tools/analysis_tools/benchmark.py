@@ -35,6 +35,7 @@ gradients and workspace. On CPU the peak RSS (reset through
 /proc/self/clear_refs) is printed too; it adds the libraries and the memory the
 allocator keeps after frees.
 """
+
 import argparse
 import contextlib
 import ctypes
@@ -60,16 +61,22 @@ from torch.utils._python_dispatch import TorchDispatchMode  # noqa: E402
 
 DEFAULT_CONFIGS = {
     'cls': osp.join(ROOT, 'configs', 'wider_resnet_cls', 'wider-resnet38-a1_4xb64_in1k.py'),
-    'seg': osp.join(ROOT, 'configs', 'wider_resnet_seg',
-                    'twoconv_wider-resnet38-a1-d8_4xb4-40k_voc12aug-504x504.py'),
+    'seg': osp.join(
+        ROOT,
+        'configs',
+        'wider_resnet_seg',
+        'twoconv_wider-resnet38-a1-d8_4xb4-40k_voc12aug-504x504.py',
+    ),
 }
 IMPLS = ('mmwrn', 'plain', 'peer')
 # --with-cp: the backbones' with_cp value of each memory mode
 CP_MODES = {'none': False, 'unit': True, 'norm_act': 'norm_act'}
-CP_IMPLS = {'none': IMPLS, 'unit': IMPLS, 'norm_act': ('mmwrn', )}
+CP_IMPLS = {'none': IMPLS, 'unit': IMPLS, 'norm_act': ('mmwrn',)}
 # --tiny: 1/8 of the widths, so that a step is mostly framework overhead
-TINY_WIDER = dict(stem_channels=8, channels=((16, 16), (32, 32), (64, 64), (64, 128),
-                                             (64, 128, 256), (128, 256, 512)))
+TINY_WIDER = dict(
+    stem_channels=8,
+    channels=((16, 16), (32, 32), (64, 64), (64, 128), (64, 128, 256), (128, 256, 512)),
+)
 TINY_PEER = dict(stem_channels=8, base_channels=8)
 
 
@@ -89,9 +96,21 @@ def reset_peak_rss():
 
 
 class _MallInfo2(ctypes.Structure):
-    _fields_ = [(name, ctypes.c_size_t) for name in (
-        'arena', 'ordblks', 'smblks', 'hblks', 'hblkhd', 'usmblks', 'fsmblks',
-        'uordblks', 'fordblks', 'keepcost')]
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in (
+            'arena',
+            'ordblks',
+            'smblks',
+            'hblks',
+            'hblkhd',
+            'usmblks',
+            'fsmblks',
+            'uordblks',
+            'fordblks',
+            'keepcost',
+        )
+    ]
 
 
 def heap_reader():
@@ -105,6 +124,7 @@ def heap_reader():
     def in_use():
         info = mallinfo2()
         return info.uordblks + info.hblkhd  # arena chunks + mmapped chunks
+
     return in_use
 
 
@@ -128,13 +148,16 @@ class Bench:
 
     def __init__(self, impl, cp, args):
         import mmwrn.enable_host_mends  # noqa: F401  (every host mend on)
+
         self.impl, self.cp, self.args = impl, cp, args
         self.device = torch.device(args.device)
         cfg = Config.fromfile(args.config)
         if args.tiny:
             if cfg.model.backbone.type not in ('WiderResNet', 'mmwrn.WiderResNet'):
-                raise ValueError(f'--tiny shrinks a WiderResNet backbone, '
-                                 f'{args.config} has {cfg.model.backbone.type}')
+                raise ValueError(
+                    f'--tiny shrinks a WiderResNet backbone, '
+                    f'{args.config} has {cfg.model.backbone.type}'
+                )
             cfg.model.backbone.update(TINY_WIDER)
             head = cfg.model.get('head', cfg.model.get('decode_head'))
             head.in_channels = TINY_WIDER['channels'][-1][-1]
@@ -152,7 +175,7 @@ class Bench:
         self.num_classes = 1000 if args.task == 'cls' else 21
         g = torch.Generator().manual_seed(0)
         if args.task == 'cls':
-            self.label = torch.randint(0, 1000, (n, ), generator=g).to(self.device)
+            self.label = torch.randint(0, 1000, (n,), generator=g).to(self.device)
         else:
             self.label = torch.randint(0, 21, (n, s, s), generator=g).to(self.device)
 
@@ -160,19 +183,24 @@ class Bench:
     def _build_cls(self, impl, cfg):
         if impl == 'peer':
             from mmpretrain.registry import MODELS
+
             backbone = dict(type='ResNet', depth=152, **(TINY_PEER if self.args.tiny else {}))
-            cfg = dict(type='ImageClassifier', backbone=backbone,
-                       neck=dict(type='GlobalAveragePooling'),
-                       head=dict(type='LinearClsHead', num_classes=1000,
-                                 in_channels=self._peer_channels()))
+            cfg = dict(
+                type='ImageClassifier',
+                backbone=backbone,
+                neck=dict(type='GlobalAveragePooling'),
+                head=dict(
+                    type='LinearClsHead', num_classes=1000, in_channels=self._peer_channels()
+                ),
+            )
             with DefaultScope.overwrite_default_scope('mmpretrain'):
                 return MODELS.build(cfg)
         mm = self._build_mm(cfg, 'mmpretrain')
         if impl == 'mmwrn':
             return mm
         from plain_wider_resnet import PlainClassifier
-        plain = PlainClassifier(self._plain_backbone(mm.backbone, 32),
-                                cfg.model.head.num_classes)
+
+        plain = PlainClassifier(self._plain_backbone(mm.backbone, 32), cfg.model.head.num_classes)
         plain.backbone.load_state_dict(mm.backbone.state_dict())
         plain.fc.load_state_dict(mm.head.fc.state_dict())
         return plain
@@ -181,20 +209,31 @@ class Bench:
         cfg.model.decode_head.loss_decode = dict(type='CrossEntropyLoss', loss_weight=1.0)
         if impl == 'peer':
             head = dict(cfg.model.decode_head, in_channels=self._peer_channels())
-            cfg.model.backbone = dict(type='ResNetV1c', depth=101, num_stages=4,
-                                      out_indices=(3, ), dilations=(1, 1, 2, 4),
-                                      strides=(1, 2, 1, 1), contract_dilation=True,
-                                      norm_cfg=dict(type='BN', requires_grad=True),
-                                      **(TINY_PEER if self.args.tiny else {}))
+            cfg.model.backbone = dict(
+                type='ResNetV1c',
+                depth=101,
+                num_stages=4,
+                out_indices=(3,),
+                dilations=(1, 1, 2, 4),
+                strides=(1, 2, 1, 1),
+                contract_dilation=True,
+                norm_cfg=dict(type='BN', requires_grad=True),
+                **(TINY_PEER if self.args.tiny else {}),
+            )
             cfg.model.decode_head = head
             return self._build_mm(cfg, 'mmseg')
         mm = self._build_mm(cfg, 'mmseg')
         if impl == 'mmwrn':
             return mm
         from plain_wider_resnet import PlainSegmenter
+
         head = cfg.model.decode_head
-        plain = PlainSegmenter(self._plain_backbone(mm.backbone, mm.backbone.output_stride),
-                               head.num_classes, head.channels, head.dilation)
+        plain = PlainSegmenter(
+            self._plain_backbone(mm.backbone, mm.backbone.output_stride),
+            head.num_classes,
+            head.channels,
+            head.dilation,
+        )
         plain.backbone.load_state_dict(mm.backbone.state_dict())
         plain.conv6a.load_state_dict(mm.decode_head.conv6a.conv.state_dict())
         plain.conv_seg.load_state_dict(mm.decode_head.conv_seg.state_dict())
@@ -210,8 +249,9 @@ class Bench:
         model_cfg.backbone = dict(model_cfg.backbone, init_cfg=None)
         if model_cfg.backbone.get('type') == 'WiderResNet':
             # the same unit configuration for every implementation
-            model_cfg.backbone.update(norm_cfg=dict(type='BN', eps=1e-5),
-                                      drop_rates=(0, ) * 6, norm_eval=False)
+            model_cfg.backbone.update(
+                norm_cfg=dict(type='BN', eps=1e-5), drop_rates=(0,) * 6, norm_eval=False
+            )
         model_cfg.pop('pretrained', None)
         if self.impl == 'mmwrn':
             model_cfg.backbone.with_cp = CP_MODES[self.cp]
@@ -225,10 +265,12 @@ class Bench:
 
     def _plain_backbone(self, backbone, output_stride):
         from plain_wider_resnet import PlainWiderResNet
+
         if backbone.variant != 'a1':
             raise ValueError('the plain implementation covers Model A1 only')
-        plain = PlainWiderResNet(backbone.num_units, backbone.channels,
-                                 backbone.feat_channels[0], output_stride)
+        plain = PlainWiderResNet(
+            backbone.num_units, backbone.channels, backbone.feat_channels[0], output_stride
+        )
         if self.cp == 'unit':
             plain.forward = _checkpointed_forward(plain)
         return plain
@@ -252,8 +294,9 @@ class Bench:
             out = self.step_model(self.x)
             label = self.label
             if label.dim() == 3:  # the paper's loss resolution, as TwoConvHead
-                label = F.interpolate(label[:, None].float(), size=out.shape[2:],
-                                      mode='nearest')[:, 0].long()
+                label = F.interpolate(label[:, None].float(), size=out.shape[2:], mode='nearest')[
+                    :, 0
+                ].long()
             return F.cross_entropy(out.float(), label, ignore_index=255)
         losses = self.step_model(self.x, self._data_samples(), mode='loss')
         return sum(v for k, v in losses.items() if 'loss' in k)
@@ -262,15 +305,22 @@ class Bench:
         if not hasattr(self, '_samples'):
             if self.args.task == 'cls':
                 from mmpretrain.structures import DataSample
-                self._samples = [DataSample().set_gt_label(int(y)).to(self.device)
-                                 for y in self.label]
+
+                self._samples = [
+                    DataSample().set_gt_label(int(y)).to(self.device) for y in self.label
+                ]
             else:
                 from mmengine.structures import PixelData
                 from mmseg.structures import SegDataSample
+
                 shape = tuple(self.x.shape[2:])
-                self._samples = [SegDataSample(
-                    metainfo=dict(img_shape=shape, ori_shape=shape, pad_shape=shape),
-                    gt_sem_seg=PixelData(data=y[None])) for y in self.label]
+                self._samples = [
+                    SegDataSample(
+                        metainfo=dict(img_shape=shape, ori_shape=shape, pad_shape=shape),
+                        gt_sem_seg=PixelData(data=y[None]),
+                    )
+                    for y in self.label
+                ]
         return self._samples
 
     def train_step(self):
@@ -313,6 +363,7 @@ def _checkpointed_forward(plain):
             for unit in getattr(plain, name):
                 x = cp.checkpoint(unit, x, use_reentrant=False) if x.requires_grad else unit(x)
         return F.relu(plain.bn7(x), inplace=True)
+
     return forward
 
 
@@ -341,8 +392,9 @@ def _memory_child(impl, cp, mode, args, queue):
     with HeapPeak(read) as tracker:
         for _ in range(2):
             step()
-    queue.put(dict(peak=tracker.peak / 2**20, step=(tracker.peak - base) / 2**20,
-                   rss=rss_mib('VmHWM')))
+    queue.put(
+        dict(peak=tracker.peak / 2**20, step=(tracker.peak - base) / 2**20, rss=rss_mib('VmHWM'))
+    )
 
 
 def measure_memory(impl, cp, mode, args):
@@ -390,16 +442,26 @@ def run(args):
                 times[v].append(bench.timed(mode))
             order.reverse()  # no implementation always runs first (or after the same one)
         for v in runs:
-            result = dict(impl=v[0], cp=v[1], mode=mode, median=None, spread=None, ratio=None,
-                          ratio_ci=None, throughput=None)
+            result = dict(
+                impl=v[0],
+                cp=v[1],
+                mode=mode,
+                median=None,
+                spread=None,
+                ratio=None,
+                ratio_ci=None,
+                throughput=None,
+            )
             if args.timing:
                 t = times[v]
                 ratios = [a / b for a, b in zip(t, times[runs[0]])]
-                result.update(median=statistics.median(t),
-                              spread=(max(t) - min(t)) / statistics.median(t),
-                              ratio=statistics.median(ratios),
-                              ratio_ci=median_ci(ratios) if v != runs[0] else None,
-                              throughput=args.batch / statistics.median(t))
+                result.update(
+                    median=statistics.median(t),
+                    spread=(max(t) - min(t)) / statistics.median(t),
+                    ratio=statistics.median(ratios),
+                    ratio_ci=median_ci(ratios) if v != runs[0] else None,
+                    throughput=args.batch / statistics.median(t),
+                )
             memory = measure_memory(*v, mode, args) if args.memory else {}
             result.update({k: memory.get(k) for k in ('peak', 'step', 'rss')})
             results.append(result)
@@ -411,17 +473,21 @@ def format_table(results, args):
         return '-' if value is None else format(value, spec)
 
     first = '{} {}'.format(*variants(args)[0])
-    lines = [f'| impl | with_cp | mode | median (s) | spread | time / {first} (95% CI) | img/s | '
-             'peak allocated (MiB) | step allocated (MiB) | peak RSS (MiB) |',
-             '|---|---|---|---|---|---|---|---|---|---|']
+    lines = [
+        f'| impl | with_cp | mode | median (s) | spread | time / {first} (95% CI) | img/s | '
+        'peak allocated (MiB) | step allocated (MiB) | peak RSS (MiB) |',
+        '|---|---|---|---|---|---|---|---|---|---|',
+    ]
     for r in results:
         ratio = fmt(r['ratio'], '.3f')
         if r['ratio_ci']:
             ratio += ' ({:.3f}-{:.3f})'.format(*r['ratio_ci'])
-        lines.append(f"| {r['impl']} | {r['cp']} | {r['mode']} | {fmt(r['median'], '.3f')} "
-                     f"| {fmt(r['spread'], '.1%')} | {ratio} "
-                     f"| {fmt(r['throughput'], '.2f')} | {fmt(r['peak'], '.0f')} "
-                     f"| {fmt(r['step'], '.0f')} | {fmt(r['rss'], '.0f')} |")
+        lines.append(
+            f'| {r["impl"]} | {r["cp"]} | {r["mode"]} | {fmt(r["median"], ".3f")} '
+            f'| {fmt(r["spread"], ".1%")} | {ratio} '
+            f'| {fmt(r["throughput"], ".2f")} | {fmt(r["peak"], ".0f")} '
+            f'| {fmt(r["step"], ".0f")} | {fmt(r["rss"], ".0f")} |'
+        )
     return '\n'.join(lines)
 
 
@@ -433,25 +499,40 @@ def parse_args(argv=None):
     parser.add_argument('--size', type=int, default=224)
     parser.add_argument('--warmup', type=int, default=2)
     parser.add_argument('--repeats', type=int, default=5)
-    parser.add_argument('--modes', nargs='+', default=['train', 'infer'],
-                        choices=['train', 'infer'])
-    parser.add_argument('--impls', nargs='+', default=list(IMPLS), choices=IMPLS,
-                        help='ratios are to the first')
+    parser.add_argument(
+        '--modes', nargs='+', default=['train', 'infer'], choices=['train', 'infer']
+    )
+    parser.add_argument(
+        '--impls', nargs='+', default=list(IMPLS), choices=IMPLS, help='ratios are to the first'
+    )
     parser.add_argument('--channels-last', action='store_true')
     parser.add_argument('--amp', choices=['bf16', 'fp16'])
-    parser.add_argument('--with-cp', nargs='+', default=['none'], choices=list(CP_MODES),
-                        metavar='MODE',
-                        help='memory modes to run side by side: none; unit (every unit / '
-                        "block checkpointed); norm_act (mmwrn's with_cp='norm_act' only)")
+    parser.add_argument(
+        '--with-cp',
+        nargs='+',
+        default=['none'],
+        choices=list(CP_MODES),
+        metavar='MODE',
+        help='memory modes to run side by side: none; unit (every unit / '
+        "block checkpointed); norm_act (mmwrn's with_cp='norm_act' only)",
+    )
     parser.add_argument('--frozen-bn', action='store_true', help='BN in eval mode in training')
     parser.add_argument('--compile', action='store_true', help='torch.compile the models')
-    parser.add_argument('--tiny', action='store_true',
-                        help='every network at 1/8 of its widths: a step is then mostly '
-                        'framework overhead (what the OpenMMLab wrappers cost per step)')
-    parser.add_argument('--no-memory', dest='memory', action='store_false',
-                        help='skip the memory measurement processes')
-    parser.add_argument('--no-timing', dest='timing', action='store_false',
-                        help='measure memory only')
+    parser.add_argument(
+        '--tiny',
+        action='store_true',
+        help='every network at 1/8 of its widths: a step is then mostly '
+        'framework overhead (what the OpenMMLab wrappers cost per step)',
+    )
+    parser.add_argument(
+        '--no-memory',
+        dest='memory',
+        action='store_false',
+        help='skip the memory measurement processes',
+    )
+    parser.add_argument(
+        '--no-timing', dest='timing', action='store_false', help='measure memory only'
+    )
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--threads', type=int, default=torch.get_num_threads())
     args = parser.parse_args(argv)
@@ -463,21 +544,32 @@ def parse_args(argv=None):
     if args.batch < 1 or args.size < 32 or args.repeats < 1:
         parser.error('--batch >= 1, --size >= 32 and --repeats >= 1 are required')
     if not variants(args):
-        parser.error(f'nothing to run: --with-cp {" ".join(args.with_cp)} is available for '
-                     f'{sorted({i for cp in args.with_cp for i in CP_IMPLS[cp]})} only')
+        parser.error(
+            f'nothing to run: --with-cp {" ".join(args.with_cp)} is available for '
+            f'{sorted({i for cp in args.with_cp for i in CP_IMPLS[cp]})} only'
+        )
     return args
 
 
 def main(argv=None):
     args = parse_args(argv)
-    device = torch.cuda.get_device_name() if args.device.startswith('cuda') else \
-        f'CPU, {args.threads} threads'
-    print(f'# {args.task}: {osp.basename(args.config)}, batch {args.batch}, '
-          f'{args.size}x{args.size}, {device}, torch {torch.__version__}, '
-          f'switches: ' + ', '.join(k for k in ('channels_last', 'frozen_bn', 'compile', 'tiny')
-                                    if getattr(args, k)) + (f' amp={args.amp}' if args.amp else ''))
-    skipped = [f'{impl} {cp}' for cp in args.with_cp for impl in args.impls
-               if impl not in CP_IMPLS[cp]]
+    device = (
+        torch.cuda.get_device_name()
+        if args.device.startswith('cuda')
+        else f'CPU, {args.threads} threads'
+    )
+    print(
+        f'# {args.task}: {osp.basename(args.config)}, batch {args.batch}, '
+        f'{args.size}x{args.size}, {device}, torch {torch.__version__}, '
+        f'switches: '
+        + ', '.join(
+            k for k in ('channels_last', 'frozen_bn', 'compile', 'tiny') if getattr(args, k)
+        )
+        + (f' amp={args.amp}' if args.amp else '')
+    )
+    skipped = [
+        f'{impl} {cp}' for cp in args.with_cp for impl in args.impls if impl not in CP_IMPLS[cp]
+    ]
     if skipped:
         print('# not available in that implementation, skipped: ' + ', '.join(skipped))
     print(format_table(run(args), args))

@@ -14,6 +14,7 @@ included) and reports, naming each file:
 
 Exits with status 1 when anything is wrong, 0 when the data are clean.
 """
+
 import argparse
 import os.path as osp
 import sys
@@ -65,11 +66,21 @@ def check_sample(info, num_classes, ignore_index, reduce_zero_label):
     if isinstance(label, str):
         return problems + [(seg_path, label)]
     if label.ndim != 2:
-        return problems + [(seg_path, f'label map has shape {label.shape}; expected a '
-                            'single-channel (or palette) PNG of class indices')]
+        return problems + [
+            (
+                seg_path,
+                f'label map has shape {label.shape}; expected a '
+                'single-channel (or palette) PNG of class indices',
+            )
+        ]
     if not isinstance(img, str) and img.shape[:2] != label.shape:
-        problems.append((seg_path, f'size {label.shape[1]}x{label.shape[0]} differs from '
-                         f'its image {img_path} ({img.shape[1]}x{img.shape[0]})'))
+        problems.append(
+            (
+                seg_path,
+                f'size {label.shape[1]}x{label.shape[0]} differs from '
+                f'its image {img_path} ({img.shape[1]}x{img.shape[0]})',
+            )
+        )
     values = label.astype(np.int64)
     if reduce_zero_label:  # as mmseg's LoadAnnotations
         values = np.where(values == 0, 255, values - 1)
@@ -77,15 +88,21 @@ def check_sample(info, num_classes, ignore_index, reduce_zero_label):
     bad = np.unique(values[(values != ignore_index) & ((values < 0) | (values >= num_classes))])
     if bad.size:
         raw = (bad + 1) if reduce_zero_label else bad
-        problems.append((seg_path, f'label values {raw.tolist()} outside the {num_classes} '
-                         f'classes (0..{num_classes - 1}'
-                         f'{", shifted by reduce_zero_label" if reduce_zero_label else ""}) '
-                         f'and the ignore index {ignore_index}'))
+        problems.append(
+            (
+                seg_path,
+                f'label values {raw.tolist()} outside the {num_classes} '
+                f'classes (0..{num_classes - 1}'
+                f'{", shifted by reduce_zero_label" if reduce_zero_label else ""}) '
+                f'and the ignore index {ignore_index}',
+            )
+        )
     return problems
 
 
 def check_split(cfg, split):
     from mmseg.registry import DATASETS
+
     loader = cfg.get(SPLITS[split])
     if not loader:
         return None, []
@@ -105,8 +122,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('config')
     parser.add_argument('--splits', nargs='+', default=['train', 'val'], choices=list(SPLITS))
-    parser.add_argument('--max-report', type=int, default=50,
-                        help='problems printed per split (all are counted)')
+    parser.add_argument(
+        '--max-report', type=int, default=50, help='problems printed per split (all are counted)'
+    )
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args(argv)
     cfg = Config.fromfile(args.config)
@@ -122,7 +140,7 @@ def main(argv=None):
             continue
         total += len(problems)
         print(f'[{split}] {count} samples checked, {len(problems)} problems')
-        for path, message in problems[:args.max_report]:
+        for path, message in problems[: args.max_report]:
             print(f'  {path}: {message}')
         if len(problems) > args.max_report:
             kinds = Counter(m.split(' (')[0].split(' outside')[0] for _, m in problems)

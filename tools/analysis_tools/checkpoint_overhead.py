@@ -12,6 +12,7 @@ momentum buffer per parameter, serialised as mmengine does (torch.save to
 memory, then the backend's put). Writes go to --dir (default: a temporary
 directory); the times include the page cache, as a training job's do.
 """
+
 import argparse
 import copy
 import functools
@@ -36,10 +37,15 @@ from mmwrn.engine.atomic_backend import AtomicLocalBackend  # noqa: E402
 
 ROOT = osp.join(osp.dirname(osp.abspath(__file__)), '..', '..')
 DEFAULT_CONFIGS = [
-    osp.join(ROOT, 'configs', 'demo',
-             'twoconv_wider-resnet16-tiny-a1-d8_1xb8-600_synthvoc-96x96.py'),
-    osp.join(ROOT, 'configs', 'wider_resnet_seg',
-             'twoconv_wider-resnet38-a1-d8_4xb4-40k_voc12aug-504x504.py'),
+    osp.join(
+        ROOT, 'configs', 'demo', 'twoconv_wider-resnet16-tiny-a1-d8_1xb8-600_synthvoc-96x96.py'
+    ),
+    osp.join(
+        ROOT,
+        'configs',
+        'wider_resnet_seg',
+        'twoconv_wider-resnet38-a1-d8_4xb4-40k_voc12aug-504x504.py',
+    ),
 ]
 
 
@@ -65,34 +71,39 @@ def checkpoint_of(config):
     with DefaultScope.overwrite_default_scope(cfg.default_scope):
         model = registry.build(cfg.model)
     state = model.state_dict()
-    momentum = {i: {'momentum_buffer': p.detach().clone()}
-                for i, p in enumerate(model.parameters())}
-    return dict(meta=dict(iter=1), state_dict=state,
-                optimizer=dict(state=momentum, param_groups=[]))
+    momentum = {
+        i: {'momentum_buffer': p.detach().clone()} for i, p in enumerate(model.parameters())
+    }
+    return dict(
+        meta=dict(iter=1), state_dict=state, optimizer=dict(state=momentum, param_groups=[])
+    )
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('configs', nargs='*', default=DEFAULT_CONFIGS)
-    parser.add_argument('--ranks', type=int, default=8,
-                        help='processes whose states a checkpoint carries')
+    parser.add_argument(
+        '--ranks', type=int, default=8, help='processes whose states a checkpoint carries'
+    )
     parser.add_argument('--repeats', type=int, default=3)
     parser.add_argument('--dir', help='where to write (default: a temporary directory)')
     args = parser.parse_args()
 
     one = get_rng_state()
     get_s = median_seconds(get_rng_state, 100)
-    states = dict(world_size=args.ranks,
-                  states=[copy.deepcopy(one) for _ in range(args.ranks)])
+    states = dict(world_size=args.ranks, states=[copy.deepcopy(one) for _ in range(args.ranks)])
     rng_bytes = len(serialise(dict(rng_state=states))) - len(serialise({}))
-    rng_one = len(serialise(dict(rng_state=dict(world_size=1, states=[one])))) - \
-        len(serialise({}))
-    print(f'random number state: {rng_one} bytes for 1 process, {rng_bytes} for '
-          f'{args.ranks}; get_rng_state {get_s * 1e6:.0f} us, serialising the '
-          f'{args.ranks} states {median_seconds(lambda: serialise(states), 20) * 1e3:.2f} ms\n')
+    rng_one = len(serialise(dict(rng_state=dict(world_size=1, states=[one])))) - len(serialise({}))
+    print(
+        f'random number state: {rng_one} bytes for 1 process, {rng_bytes} for '
+        f'{args.ranks}; get_rng_state {get_s * 1e6:.0f} us, serialising the '
+        f'{args.ranks} states {median_seconds(lambda: serialise(states), 20) * 1e3:.2f} ms\n'
+    )
 
-    print('| config | checkpoint (MB) | + RNG state, 8 ranks | torch.save (s) | '
-          'in-place write (s) | atomic write (s) |\n|---|---|---|---|---|---|')
+    print(
+        '| config | checkpoint (MB) | + RNG state, 8 ranks | torch.save (s) | '
+        'in-place write (s) | atomic write (s) |\n|---|---|---|---|---|---|'
+    )
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         for config in args.configs:
             checkpoint = checkpoint_of(config)
@@ -108,9 +119,11 @@ def main():
                 atomic.append(median_seconds(put_atomic, 1))
             os.remove(path)
             name = osp.splitext(osp.basename(config))[0]
-            print(f'| {name} | {len(data) / 1e6:.1f} | {100 * rng_bytes / len(data):.3f}% | '
-                  f'{save_s:.3f} | {statistics.median(plain):.3f} | '
-                  f'{statistics.median(atomic):.3f} |')
+            print(
+                f'| {name} | {len(data) / 1e6:.1f} | {100 * rng_bytes / len(data):.3f}% | '
+                f'{save_s:.3f} | {statistics.median(plain):.3f} | '
+                f'{statistics.median(atomic):.3f} |'
+            )
             del checkpoint, data, put_plain, put_atomic
 
 

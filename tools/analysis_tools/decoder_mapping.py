@@ -4,6 +4,7 @@ markdown table (docs/en/user_guides/segmentation.md), computed by ``mmwrn.utils.
 
     python tools/analysis_tools/decoder_mapping.py
 """
+
 import os.path as osp
 import sys
 
@@ -25,7 +26,7 @@ def _heads(model):
         value = model.get(key)
         for head in value if isinstance(value, (list, tuple)) else [value]:
             if head:
-                heads.append(f"{head['type']}{' (aux)' if key == 'auxiliary_head' else ''}")
+                heads.append(f'{head["type"]}{" (aux)" if key == "auxiliary_head" else ""}')
     return ', '.join(heads)
 
 
@@ -34,30 +35,38 @@ def _tuple(value):
 
 
 def mapping_table():
-    lines = ['| mmseg base model | heads | ResNet `out_indices` | WiderResNet `out_indices` '
-             '| `output_stride` | other changes |',
-             '|---|---|---|---|---|---|']
+    lines = [
+        '| mmseg base model | heads | ResNet `out_indices` | WiderResNet `out_indices` '
+        '| `output_stride` | other changes |',
+        '|---|---|---|---|---|---|',
+    ]
     for name, path in mmseg_resnet_models().items():
         model = Config.fromfile(path).model
         backbone_type = model.backbone.type
         if backbone_type in UNSUPPORTED:
-            lines.append(f'| `{name}` | {_heads(model)} | - | unsupported | - '
-                         f'| {UNSUPPORTED[backbone_type]} |')
+            lines.append(
+                f'| `{name}` | {_heads(model)} | - | unsupported | - '
+                f'| {UNSUPPORTED[backbone_type]} |'
+            )
             continue
         _, resnet = find_resnet(model)
         swapped = swap_in_wider_resnet(model)
         wider = swapped.backbone.get('backbone_cfg', swapped.backbone)
         if 'backbone_cfg' in model.backbone:
             b = swapped.backbone
-            notes = (f'as `backbone_cfg` of {backbone_type} (ResNet-18 there: 4x fewer '
-                     f'channels), whose `context_channels` become {_tuple(b.context_channels)}'
-                     f' and `spatial_channels` {_tuple(b.spatial_channels)}')
+            notes = (
+                f'as `backbone_cfg` of {backbone_type} (ResNet-18 there: 4x fewer '
+                f'channels), whose `context_channels` become {_tuple(b.context_channels)}'
+                f' and `spatial_channels` {_tuple(b.spatial_channels)}'
+            )
         elif model.get('neck'):
-            notes = f'none: the {model.neck.type} neck\'s `in_channels` are ResNet-50\'s'
+            notes = f"none: the {model.neck.type} neck's `in_channels` are ResNet-50's"
         else:
-            notes = 'none: the heads\' `in_channels` are ResNet-50\'s'
-        lines.append(f'| `{name}` | {_heads(model)} | {_tuple(resnet.out_indices)} '
-                     f'| {_tuple(wider["out_indices"])} | {wider["output_stride"]} | {notes} |')
+            notes = "none: the heads' `in_channels` are ResNet-50's"
+        lines.append(
+            f'| `{name}` | {_heads(model)} | {_tuple(resnet.out_indices)} '
+            f'| {_tuple(wider["out_indices"])} | {wider["output_stride"]} | {notes} |'
+        )
     return '\n'.join(lines)
 
 

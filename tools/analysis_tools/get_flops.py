@@ -6,6 +6,7 @@ them) of the models of one or more configs, as a markdown table.
 
 The models are counted in eval mode (a batch of one image) on the meta device.
 """
+
 import argparse
 import os.path as osp
 import sys
@@ -29,8 +30,7 @@ def complexity(config, shape, cfg_options=None):
     with DefaultScope.overwrite_default_scope(scope), torch.device('meta'):
         model = registry.build(cfg.model).eval()  # BN of one image: eval statistics
     params = count_params(model)
-    macs, _ = count_macs(model, (1, 3, shape, shape),
-                         forward=lambda m, x: m(x, mode='tensor'))
+    macs, _ = count_macs(model, (1, 3, shape, shape), forward=lambda m, x: m(x, mode='tensor'))
     return params, macs
 
 
@@ -38,8 +38,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('configs', nargs='+')
     parser.add_argument('--shape', type=int, default=224, help='input height = width')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override settings of every config, key=value')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of every config, key=value',
+    )
     args = parser.parse_args()
     print(f'| config | Params (M) | FLOPs (G) @{args.shape} |\n|---|---|---|')
     for config in args.configs:

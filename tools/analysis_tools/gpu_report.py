@@ -24,6 +24,7 @@ it skips the memory processes (a fresh process per row costs CI ~10 s each;
 --memory runs them, measuring the CPU heap; tests/test_tools/test_benchmark.py
 covers them). The exit status is 1 when a ``cuda`` test failed.
 """
+
 import argparse
 import copy
 import datetime
@@ -62,8 +63,7 @@ PEAK_BF16_TFLOPS = (
 )
 IMPL_NAMES = {
     'cls': {'mmwrn': 'mmwrn A1', 'plain': 'plain PyTorch A1', 'peer': 'ResNet-152'},
-    'seg': {'mmwrn': 'mmwrn A1-D8', 'plain': 'plain PyTorch A1-D8',
-            'peer': 'ResNetV1c-101-D8'},
+    'seg': {'mmwrn': 'mmwrn A1-D8', 'plain': 'plain PyTorch A1-D8', 'peer': 'ResNetV1c-101-D8'},
 }
 
 
@@ -86,10 +86,11 @@ def groups(device, warmup, repeats, memory=True):
         cls = ['cls', '--batch', '64', '--size', '224']
         seg = ['seg', '--batch', '4', '--size', '504']
     return [
-        ('classifier', cls + ['--amp', 'bf16', '--channels-last', '--modes', 'train', 'infer']
-         + common),
-        ('segmenter', seg + ['--modes', 'train', '--with-cp', 'none', 'unit', 'norm_act']
-         + common),
+        (
+            'classifier',
+            cls + ['--amp', 'bf16', '--channels-last', '--modes', 'train', 'infer'] + common,
+        ),
+        ('segmenter', seg + ['--modes', 'train', '--with-cp', 'none', 'unit', 'norm_act'] + common),
     ]
 
 
@@ -123,12 +124,28 @@ def run_cuda_tests(python=sys.executable):
         xml = osp.join(tmp, 'cuda.xml')
         start = time.perf_counter()
         proc = subprocess.run(
-            [python, '-m', 'pytest', 'tests/test_cuda', '-m', 'cuda', '-q', '-p',
-             'no:cacheprovider', f'--junitxml={xml}'], cwd=ROOT, capture_output=True, text=True)
+            [
+                python,
+                '-m',
+                'pytest',
+                'tests/test_cuda',
+                '-m',
+                'cuda',
+                '-q',
+                '-p',
+                'no:cacheprovider',
+                f'--junitxml={xml}',
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
         seconds = time.perf_counter() - start
         if not osp.exists(xml):
-            raise RuntimeError(f'pytest -m cuda did not run (exit {proc.returncode}):\n'
-                               + (proc.stdout + proc.stderr)[-3000:])
+            raise RuntimeError(
+                f'pytest -m cuda did not run (exit {proc.returncode}):\n'
+                + (proc.stdout + proc.stderr)[-3000:]
+            )
         results = []
         for case in ET.parse(xml).getroot().iter('testcase'):
             name = case.get('classname', '').replace('.', '/') + '.py::' + case.get('name')
@@ -138,13 +155,15 @@ def run_cuda_tests(python=sys.executable):
                 node = case.find(tag)
                 if node is not None:
                     outcome = 'failed' if tag == 'failure' else tag
-                    message = node.get('message', '').splitlines()[0][:200] if node.get(
-                        'message') else ''
+                    message = (
+                        node.get('message', '').splitlines()[0][:200] if node.get('message') else ''
+                    )
                     break
             results.append((name, outcome, message))
     if proc.returncode not in (0, 1, 5):  # 5: nothing collected
-        raise RuntimeError(f'pytest -m cuda exited with {proc.returncode}:\n'
-                           + (proc.stdout + proc.stderr)[-3000:])
+        raise RuntimeError(
+            f'pytest -m cuda exited with {proc.returncode}:\n' + (proc.stdout + proc.stderr)[-3000:]
+        )
     return results, seconds, proc.stdout
 
 
@@ -160,13 +179,19 @@ def measure(device, warmup, repeats, peak, memory=True):
             mfu = None
             if peak and args.amp == 'bf16' and r['throughput']:
                 mfu = r['throughput'] * step_flops / (peak * 1e12)
-            rows.append(dict(
-                r, model=title, name=IMPL_NAMES[args.task][r['impl']],
-                batch=f'{args.batch} x {args.size}^2',
-                precision=('bf16 autocast' if args.amp == 'bf16' else 'fp32')
-                + (', channels_last' if args.channels_last else ''),
-                with_cp=r['cp'],
-                gflop=step_flops / 1e9, mfu=mfu))
+            rows.append(
+                dict(
+                    r,
+                    model=title,
+                    name=IMPL_NAMES[args.task][r['impl']],
+                    batch=f'{args.batch} x {args.size}^2',
+                    precision=('bf16 autocast' if args.amp == 'bf16' else 'fp32')
+                    + (', channels_last' if args.channels_last else ''),
+                    with_cp=r['cp'],
+                    gflop=step_flops / 1e9,
+                    mfu=mfu,
+                )
+            )
         if device == 'cuda':
             torch.cuda.empty_cache()
         yield rows
@@ -186,7 +211,8 @@ def significant(value, digits=3):
 TABLE_HEADER = (
     '| model | implementation | mode | batch | precision | with_cp | median step (ms) '
     '| time / mmwrn (95% CI) | images/s | model GFLOP / image | MFU (bf16 peak) '
-    '| peak allocated (MiB) | step allocated (MiB) |\n' + '|' + '---|' * 13)
+    '| peak allocated (MiB) | step allocated (MiB) |\n' + '|' + '---|' * 13
+)
 
 
 def format_rows(rows):
@@ -199,11 +225,12 @@ def format_rows(rows):
         if r['ratio_ci']:
             ratio += ' ({:.3f}-{:.3f})'.format(*r['ratio_ci'])
         lines.append(
-            f"| {r['model']} | {r['name']} | {r['mode']} | {r['batch']} | {r['precision']} "
-            f"| {r['with_cp']} | {significant(r['median'] and r['median'] * 1e3)} | {ratio} "
-            f"| {significant(r['throughput'])} | {significant(r['gflop'])} "
-            f"| {fmt(r['mfu'], '.1%')} "
-            f"| {fmt(r['peak'], '.0f')} | {fmt(r['step'], '.0f')} |")
+            f'| {r["model"]} | {r["name"]} | {r["mode"]} | {r["batch"]} | {r["precision"]} '
+            f'| {r["with_cp"]} | {significant(r["median"] and r["median"] * 1e3)} | {ratio} '
+            f'| {significant(r["throughput"])} | {significant(r["gflop"])} '
+            f'| {fmt(r["mfu"], ".1%")} '
+            f'| {fmt(r["peak"], ".0f")} | {fmt(r["step"], ".0f")} |'
+        )
     return '\n'.join(lines)
 
 
@@ -213,16 +240,23 @@ def versions():
     import mmpretrain
     import mmseg
     import numpy
+
     try:
-        commit = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=ROOT,
-                                capture_output=True, text=True).stdout.strip() or 'unknown'
+        commit = (
+            subprocess.run(
+                ['git', 'rev-parse', '--short', 'HEAD'], cwd=ROOT, capture_output=True, text=True
+            ).stdout.strip()
+            or 'unknown'
+        )
     except OSError:
         commit = 'unknown'
-    return (f'torch {torch.__version__} (CUDA {torch.version.cuda}, cuDNN '
-            f'{torch.backends.cudnn.version()}), Python {platform.python_version()}, numpy '
-            f'{numpy.__version__}, mmcv {mmcv.__version__}, mmengine {mmengine.__version__}, '
-            f'mmseg {mmseg.__version__}, mmpretrain {mmpretrain.__version__}, '
-            f'mmwrn commit {commit}')
+    return (
+        f'torch {torch.__version__} (CUDA {torch.version.cuda}, cuDNN '
+        f'{torch.backends.cudnn.version()}), Python {platform.python_version()}, numpy '
+        f'{numpy.__version__}, mmcv {mmcv.__version__}, mmengine {mmengine.__version__}, '
+        f'mmseg {mmseg.__version__}, mmpretrain {mmpretrain.__version__}, '
+        f'mmwrn commit {commit}'
+    )
 
 
 def report(args, emit):
@@ -232,23 +266,29 @@ def report(args, emit):
         device_name = torch.cuda.get_device_name()
         props = torch.cuda.get_device_properties(0)
         device = f'{device_name}, {props.total_memory / 2**30:.0f} GiB'
-        peak, entry = ((args.peak_tflops, '--peak-tflops') if args.peak_tflops
-                       else peak_tflops(device_name))
+        peak, entry = (
+            (args.peak_tflops, '--peak-tflops') if args.peak_tflops else peak_tflops(device_name)
+        )
     else:
-        device = f'CPU ({platform.processor() or platform.machine()}), ' \
-                 f'{torch.get_num_threads()} threads'
+        device = (
+            f'CPU ({platform.processor() or platform.machine()}), {torch.get_num_threads()} threads'
+        )
         peak, entry = (args.peak_tflops, '--peak-tflops') if args.peak_tflops else (None, None)
-    lines = [f'# mmwrn GPU report ({args.device})', '',
-             f'- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC',
-             f'- device: {device}',
-             f'- software: {versions()}',
-             '- command: `python tools/analysis_tools/gpu_report.py '
-             + ' '.join(args.argv) + '`']
+    lines = [
+        f'# mmwrn GPU report ({args.device})',
+        '',
+        f'- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC',
+        f'- device: {device}',
+        f'- software: {versions()}',
+        '- command: `python tools/analysis_tools/gpu_report.py ' + ' '.join(args.argv) + '`',
+    ]
     if peak:
         lines.append(f'- bf16 dense peak for MFU: {peak:g} TFLOP/s ({entry})')
     elif args.device == 'cuda':
-        lines.append(f'- MFU omitted: no bf16 peak known for "{device_name}" '
-                     '(PEAK_BF16_TFLOPS; give one with --peak-tflops)')
+        lines.append(
+            f'- MFU omitted: no bf16 peak known for "{device_name}" '
+            '(PEAK_BF16_TFLOPS; give one with --peak-tflops)'
+        )
     else:
         lines.append('- MFU omitted: CPU run (sizes for CI; the numbers mean nothing)')
     emit('\n'.join(lines) + '\n')
@@ -259,19 +299,39 @@ def report(args, emit):
         for _, outcome, _ in results:
             counts[outcome] = counts.get(outcome, 0) + 1
         summary = ', '.join(f'{n} {k}' for k, n in sorted(counts.items())) or 'none collected'
-        lines = ['', f'## `pytest -m cuda`: {summary} ({seconds:.0f} s)', '',
-                 '| test | outcome |', '|---|---|']
-        lines += [f'| {name} | {outcome}{": " + message if message else ""} |'
-                  for name, outcome, message in results]
+        lines = [
+            '',
+            f'## `pytest -m cuda`: {summary} ({seconds:.0f} s)',
+            '',
+            '| test | outcome |',
+            '|---|---|',
+        ]
+        lines += [
+            f'| {name} | {outcome}{": " + message if message else ""} |'
+            for name, outcome, message in results
+        ]
         emit('\n'.join(lines) + '\n')
         failed = bool(counts.get('failed') or counts.get('error')) or not results
-    memory = ('memory in a fresh process per row, over two steps after a first one '
-              '("step" = peak minus what the model and optimizer hold)' if args.memory
-              else 'memory not measured (--no-memory; the default on CPU)')
-    emit('\n'.join(['', '## Throughput and memory (tools/analysis_tools/benchmark.py)', '',
-                    f'Timed steps interleaved after warm-up (median of {args.repeats}); '
-                    f'{memory}. Segmenter: fp32 with torch\'s defaults (cuDNN may use TF32).',
-                    '', TABLE_HEADER]) + '\n')
+    memory = (
+        'memory in a fresh process per row, over two steps after a first one '
+        '("step" = peak minus what the model and optimizer hold)'
+        if args.memory
+        else 'memory not measured (--no-memory; the default on CPU)'
+    )
+    emit(
+        '\n'.join(
+            [
+                '',
+                '## Throughput and memory (tools/analysis_tools/benchmark.py)',
+                '',
+                f'Timed steps interleaved after warm-up (median of {args.repeats}); '
+                f"{memory}. Segmenter: fp32 with torch's defaults (cuDNN may use TF32).",
+                '',
+                TABLE_HEADER,
+            ]
+        )
+        + '\n'
+    )
     for rows in measure(args.device, args.warmup, args.repeats, peak, args.memory):
         emit(format_rows(rows) + '\n')
     return failed
@@ -279,22 +339,31 @@ def report(args, emit):
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--device', choices=['cuda', 'cpu'],
-                        default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument(
+        '--device', choices=['cuda', 'cpu'], default='cuda' if torch.cuda.is_available() else 'cpu'
+    )
     parser.add_argument('--out', help='also write the report to this file')
     parser.add_argument('--warmup', type=int, help='default: 3 on cuda, 1 on cpu')
     parser.add_argument('--repeats', type=int, help='default: 10 on cuda, 2 on cpu')
-    parser.add_argument('--memory', action=argparse.BooleanOptionalAction,
-                        help='measure memory (a fresh process per row); default: on cuda only')
+    parser.add_argument(
+        '--memory',
+        action=argparse.BooleanOptionalAction,
+        help='measure memory (a fresh process per row); default: on cuda only',
+    )
     parser.add_argument('--skip-tests', action='store_true', help='do not run pytest -m cuda')
-    parser.add_argument('--peak-tflops', type=float,
-                        help='the device\'s dense bf16 peak (TFLOP/s), for a GPU not in '
-                        'the table (on CPU: only to exercise the MFU column)')
+    parser.add_argument(
+        '--peak-tflops',
+        type=float,
+        help="the device's dense bf16 peak (TFLOP/s), for a GPU not in "
+        'the table (on CPU: only to exercise the MFU column)',
+    )
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
     if args.device == 'cuda' and not torch.cuda.is_available():
-        parser.error('--device cuda: torch.cuda.is_available() is False '
-                     '(--device cpu runs the report at CI sizes)')
+        parser.error(
+            '--device cuda: torch.cuda.is_available() is False '
+            '(--device cpu runs the report at CI sizes)'
+        )
     if args.warmup is None:
         args.warmup = 3 if args.device == 'cuda' else 1
     if args.repeats is None:

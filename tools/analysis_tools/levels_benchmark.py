@@ -19,6 +19,7 @@ multiply-adds, in inference all of them. ``--clock cpu`` times the CPU seconds
 of this process (all its threads) instead of wall-clock seconds: on a machine
 shared with other jobs it counts less of their load.
 """
+
 import argparse
 import os
 import os.path as osp
@@ -58,6 +59,7 @@ class UnusedB7(nn.Module):
 
 def build(cfg, variant, device=None):
     from mmseg.registry import MODELS
+
     model_cfg = cfg.model.copy()
     model_cfg.pop('pretrained', None)
     backbone = dict(model_cfg.backbone, init_cfg=None)
@@ -65,7 +67,7 @@ def build(cfg, variant, device=None):
     if variant != 'requested':
         if 6 in out_indices:
             raise ValueError(f'{cfg.filename} already outputs B7 (index 6): nothing unused')
-        backbone['out_indices'] = out_indices + (6, )
+        backbone['out_indices'] = out_indices + (6,)
     model_cfg.backbone = backbone
     with DefaultScope.overwrite_default_scope('mmseg'), torch.device(device or 'cpu'):
         model = MODELS.build(model_cfg)
@@ -79,10 +81,14 @@ def complexity(cfg, size):
     for variant in VARIANTS:
         model = build(cfg, variant, device='meta').eval()  # batch 1: BN in eval mode
         backbone_macs, _ = count_macs(model.backbone, (1, 3, size, size))
-        model_macs, _ = count_macs(model, (1, 3, size, size),
-                                   forward=lambda m, x: m(x, mode='tensor'))
-        rows[variant] = dict(backbone_params=count_params(model.backbone),
-                             backbone_macs=backbone_macs, model_macs=model_macs)
+        model_macs, _ = count_macs(
+            model, (1, 3, size, size), forward=lambda m, x: m(x, mode='tensor')
+        )
+        rows[variant] = dict(
+            backbone_params=count_params(model.backbone),
+            backbone_macs=backbone_macs,
+            model_macs=model_macs,
+        )
     return rows
 
 
@@ -92,17 +98,22 @@ class Step:
     def __init__(self, model, batch, size, num_classes, clock=time.perf_counter):
         from mmengine.structures import PixelData
         from mmseg.structures import SegDataSample
+
         self.model = model.train()
         self.clock = clock
         self.optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
         g = torch.Generator().manual_seed(0)
         self.x = torch.randn(batch, 3, size, size, generator=g)
         shape = (size, size)
-        self.samples = [SegDataSample(
-            metainfo=dict(img_shape=shape, ori_shape=shape, pad_shape=shape),
-            gt_sem_seg=PixelData(data=torch.randint(0, num_classes, (1, size, size),
-                                                    generator=g)))
-            for _ in range(batch)]
+        self.samples = [
+            SegDataSample(
+                metainfo=dict(img_shape=shape, ori_shape=shape, pad_shape=shape),
+                gt_sem_seg=PixelData(
+                    data=torch.randint(0, num_classes, (1, size, size), generator=g)
+                ),
+            )
+            for _ in range(batch)
+        ]
 
     def train(self):
         self.model.train()
@@ -127,12 +138,15 @@ def timing(cfg, args):
     unused = build(cfg, '+ unused B7')
     # the same weights: the truncated backbone loads from the full one
     requested.load_state_dict(
-        {k.replace('backbone.backbone.', 'backbone.'): v
-         for k, v in unused.state_dict().items()}, strict=True)
+        {k.replace('backbone.backbone.', 'backbone.'): v for k, v in unused.state_dict().items()},
+        strict=True,
+    )
     num_classes = cfg.model.decode_head.num_classes
     clock = time.process_time if args.clock == 'cpu' else time.perf_counter
-    steps = {variant: Step(model, args.batch, args.size, num_classes, clock)
-             for variant, model in (('requested', requested), ('+ unused B7', unused))}
+    steps = {
+        variant: Step(model, args.batch, args.size, num_classes, clock)
+        for variant, model in (('requested', requested), ('+ unused B7', unused))
+    }
     times = {}
     for mode in args.modes:
         for step in steps.values():
@@ -149,12 +163,16 @@ def timing(cfg, args):
 
 def format_table(rows, times, args):
     modes = list(times) if times else []
-    lines = [f'| variant | backbone params | backbone GMACs @{args.macs_size} '
-             f'| model GMACs @{args.macs_size} | backbone MACs / requested | '
-             + ''.join(f'{mode} ({"CPU " if args.clock == "cpu" else ""}s) @{args.size}, '
-                       f'batch {args.batch} | {mode} time / requested (95% CI) | '
-                       for mode in modes),
-             '|---|---|---|---|---|' + '---|---|' * len(modes)]
+    lines = [
+        f'| variant | backbone params | backbone GMACs @{args.macs_size} '
+        f'| model GMACs @{args.macs_size} | backbone MACs / requested | '
+        + ''.join(
+            f'{mode} ({"CPU " if args.clock == "cpu" else ""}s) @{args.size}, '
+            f'batch {args.batch} | {mode} time / requested (95% CI) | '
+            for mode in modes
+        ),
+        '|---|---|---|---|---|' + '---|---|' * len(modes),
+    ]
     ref = rows['requested']
     for variant in VARIANTS:
         r = rows[variant]
@@ -167,30 +185,43 @@ def format_table(rows, times, args):
             if ci:
                 ratio_cell += ' ({:.3f}-{:.3f})'.format(*ci)
             cells += [f'{statistics.median(t[variant]):.3f}', ratio_cell]
-        lines.append(f"| {variant} | {r['backbone_params']:,} | {r['backbone_macs'] / 1e9:.1f} "
-                     f"| {r['model_macs'] / 1e9:.1f} "
-                     f"| {r['backbone_macs'] / ref['backbone_macs']:.2f} | "
-                     + ''.join(f'{c} | ' for c in cells))
+        lines.append(
+            f'| {variant} | {r["backbone_params"]:,} | {r["backbone_macs"] / 1e9:.1f} '
+            f'| {r["model_macs"] / 1e9:.1f} '
+            f'| {r["backbone_macs"] / ref["backbone_macs"]:.2f} | '
+            + ''.join(f'{c} | ' for c in cells)
+        )
     return '\n'.join(line.rstrip() for line in lines)
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('config', help='an mmseg config with a WiderResNet backbone')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override settings of the config, key=value')
-    parser.add_argument('--macs-size', type=int, default=512,
-                        help='input height = width for the multiply-adds')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of the config, key=value',
+    )
+    parser.add_argument(
+        '--macs-size', type=int, default=512, help='input height = width for the multiply-adds'
+    )
     parser.add_argument('--size', type=int, default=256, help='input size of the train step')
     parser.add_argument('--batch', type=int, default=2)
     parser.add_argument('--warmup', type=int, default=1)
     parser.add_argument('--repeats', type=int, default=5)
-    parser.add_argument('--modes', nargs='+', default=['train', 'infer'],
-                        choices=['train', 'infer'])
-    parser.add_argument('--clock', choices=['wall', 'cpu'], default='wall',
-                        help='wall-clock seconds, or CPU seconds of this process')
-    parser.add_argument('--no-timing', dest='timing', action='store_false',
-                        help='multiply-adds only')
+    parser.add_argument(
+        '--modes', nargs='+', default=['train', 'infer'], choices=['train', 'infer']
+    )
+    parser.add_argument(
+        '--clock',
+        choices=['wall', 'cpu'],
+        default='wall',
+        help='wall-clock seconds, or CPU seconds of this process',
+    )
+    parser.add_argument(
+        '--no-timing', dest='timing', action='store_false', help='multiply-adds only'
+    )
     parser.add_argument('--threads', type=int, default=torch.get_num_threads())
     args = parser.parse_args(argv)
     if args.batch < 1 or args.size < 32 or args.repeats < 1:
@@ -205,10 +236,12 @@ def main(argv=None):
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     b = cfg.model.backbone
-    print(f'# {osp.basename(args.config)}: depth {b.get("depth", 38)}, variant '
-          f'{b.get("variant", "a1")}, output stride {b.get("output_stride", 32)}, '
-          f'out_indices {tuple(b.out_indices)}; CPU, {args.threads} threads, '
-          f'torch {torch.__version__}; load average {os.getloadavg()[0]:.1f}')
+    print(
+        f'# {osp.basename(args.config)}: depth {b.get("depth", 38)}, variant '
+        f'{b.get("variant", "a1")}, output stride {b.get("output_stride", 32)}, '
+        f'out_indices {tuple(b.out_indices)}; CPU, {args.threads} threads, '
+        f'torch {torch.__version__}; load average {os.getloadavg()[0]:.1f}'
+    )
     rows = complexity(cfg, args.macs_size)
     times = timing(cfg, args) if args.timing else None
     print(format_table(rows, times, args))

@@ -2,15 +2,15 @@
 torch.nn layers only (no OpenMMLab base classes, builders or registries), the
 shape of the IABN / NV / PSA ports. Its parameter names equal mmwrn's, so both
 run on identical weights; the math is the same (tested)."""
+
 import torch.nn as nn
 import torch.nn.functional as F
 
 # levels whose stride becomes dilation, per output stride (0 = B2); A1 only
-DESTRIDED = {32: (), 16: (4, ), 8: (3, 4)}
+DESTRIDED = {32: (), 16: (4,), 8: (3, 4)}
 
 
 class PlainUnit(nn.Module):
-
     def __init__(self, cin, channels, stride, dilations, eps):
         super().__init__()
         kernels = (3, 3) if len(channels) == 2 else (1, 3, 1)
@@ -18,11 +18,25 @@ class PlainUnit(nn.Module):
         prev = cin
         for i, (ch, k, d) in enumerate(zip(channels, kernels, dilations), 1):
             setattr(self, f'norm{i}', nn.BatchNorm2d(prev, eps=eps))
-            setattr(self, f'conv{i}', nn.Conv2d(prev, ch, k, stride if i == 1 else 1,
-                                                padding=d * (k - 1) // 2, dilation=d, bias=False))
+            setattr(
+                self,
+                f'conv{i}',
+                nn.Conv2d(
+                    prev,
+                    ch,
+                    k,
+                    stride if i == 1 else 1,
+                    padding=d * (k - 1) // 2,
+                    dilation=d,
+                    bias=False,
+                ),
+            )
             prev = ch
-        self.shortcut = (nn.Conv2d(cin, channels[-1], 1, stride, bias=False)
-                         if stride != 1 or cin != channels[-1] else None)
+        self.shortcut = (
+            nn.Conv2d(cin, channels[-1], 1, stride, bias=False)
+            if stride != 1 or cin != channels[-1]
+            else None
+        )
 
     def forward(self, x):
         pre = F.relu(self.norm1(x), inplace=True)
@@ -68,7 +82,6 @@ class PlainWiderResNet(nn.Module):
 
 
 class PlainClassifier(nn.Module):
-
     def __init__(self, backbone, num_classes):
         super().__init__()
         self.backbone = backbone
@@ -84,8 +97,9 @@ class PlainSegmenter(nn.Module):
     def __init__(self, backbone, num_classes, channels=512, dilation=12):
         super().__init__()
         self.backbone = backbone
-        self.conv6a = nn.Conv2d(backbone.bn7.num_features, channels, 3, padding=dilation,
-                                dilation=dilation)
+        self.conv6a = nn.Conv2d(
+            backbone.bn7.num_features, channels, 3, padding=dilation, dilation=dilation
+        )
         self.conv_seg = nn.Conv2d(channels, num_classes, 3, padding=dilation, dilation=dilation)
 
     def forward(self, x):

@@ -10,6 +10,7 @@ a checkpoint that does not match its model is refused (first keys listed)
 unless --allow-partial-checkpoint. An image that cannot be read is reported by
 name, the others are still painted, and the exit status is 1.
 """
+
 import argparse
 import os
 import os.path as osp
@@ -38,8 +39,9 @@ def list_images(paths):
     images = []
     for path in paths:
         if osp.isdir(path):
-            images += sorted(osp.join(path, f) for f in os.listdir(path)
-                             if f.lower().endswith(IMG_EXTS))
+            images += sorted(
+                osp.join(path, f) for f in os.listdir(path) if f.lower().endswith(IMG_EXTS)
+            )
         elif osp.isfile(path):
             images.append(path)
         else:
@@ -59,11 +61,13 @@ def load_model(config, checkpoint, device, allow_partial=False):
             f'{config} is not a segmentation config (default_scope '
             f'{cfg.get("default_scope")!r}, model {cfg.model.get("type")!r} without a '
             'decode_head): image_demo.py paints segmentations; for a classifier use '
-            'mmpretrain.apis.ImageClassificationInferencer')
+            'mmpretrain.apis.ImageClassificationInferencer'
+        )
     state = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
     model = init_model(cfg, None, device=device)
-    check_checkpoint_fits(model, state, checkpoint, allow_partial,
-                          flag='--allow-partial-checkpoint')
+    check_checkpoint_fits(
+        model, state, checkpoint, allow_partial, flag='--allow-partial-checkpoint'
+    )
     load_state_dict(model, state.get('state_dict', state))
     meta = state.get('meta', {}) if isinstance(state, dict) else {}
     model.dataset_meta = meta.get('dataset_meta') or dataset_meta(cfg)
@@ -79,8 +83,10 @@ def paint(model, visualizer, path, out_file):
     if image is None:
         raise ValueError(f'{path}: cannot read the image (not an image, or truncated)')
     if min(image.shape[:2]) < MIN_SIZE:
-        raise ValueError(f'{path}: the image is {image.shape[1]}x{image.shape[0]} pixels; '
-                         f'image_demo.py needs at least {MIN_SIZE}x{MIN_SIZE}')
+        raise ValueError(
+            f'{path}: the image is {image.shape[1]}x{image.shape[0]} pixels; '
+            f'image_demo.py needs at least {MIN_SIZE}x{MIN_SIZE}'
+        )
     result = inference_model(model, image[..., ::-1].copy())  # mmseg takes BGR arrays
     visualizer.add_datasample(osp.basename(path), image, result, draw_gt=False, show=False)
     ok, png = cv2.imencode('.png', visualizer.get_image()[..., ::-1])
@@ -95,26 +101,35 @@ def main():
     parser.add_argument('checkpoint')
     parser.add_argument('images', nargs='+', help='image files or directories')
     parser.add_argument('--out-dir', default='overlays')
-    parser.add_argument('--opacity', type=float, default=0.5,
-                        help='opacity of the painted prediction, in (0, 1]')
+    parser.add_argument(
+        '--opacity', type=float, default=0.5, help='opacity of the painted prediction, in (0, 1]'
+    )
     parser.add_argument('--device', default='cpu', help='e.g. cpu, cuda:0')
     parser.add_argument(
-        '--allow-partial-checkpoint', action='store_true',
+        '--allow-partial-checkpoint',
+        action='store_true',
         help='use a checkpoint that does not match the model (missing, unexpected or '
-        'differently shaped weights keep their initialisation); default: refuse it')
+        'differently shaped weights keep their initialisation); default: refuse it',
+    )
     args = parser.parse_args()
     if not 0 < args.opacity <= 1:
         parser.error(f'--opacity must be in (0, 1], got {args.opacity}')
     try:
         images = list_images(args.images)
-        outputs = [osp.join(args.out_dir, osp.splitext(osp.basename(p))[0] + '.png')
-                   for p in images]
+        outputs = [
+            osp.join(args.out_dir, osp.splitext(osp.basename(p))[0] + '.png') for p in images
+        ]
         for out_file in outputs:
             check_output(out_file, images + [args.config, args.checkpoint])
-        model = load_model(args.config, args.checkpoint, args.device,
-                           args.allow_partial_checkpoint)
-    except (ValueError, FileNotFoundError, OutputError, CheckpointMismatchError,
-            CorruptCheckpointError, pickle.UnpicklingError) as e:
+        model = load_model(args.config, args.checkpoint, args.device, args.allow_partial_checkpoint)
+    except (
+        ValueError,
+        FileNotFoundError,
+        OutputError,
+        CheckpointMismatchError,
+        CorruptCheckpointError,
+        pickle.UnpicklingError,
+    ) as e:
         sys.exit(f'error: {e}')
     visualizer = SegLocalVisualizer(alpha=args.opacity)
     visualizer.dataset_meta = model.dataset_meta
@@ -128,8 +143,7 @@ def main():
             continue
         print(f'{path} -> {out_file}')
     if failed:
-        sys.exit(f'error: {len(failed)} of {len(images)} images not painted: '
-                 + ', '.join(failed))
+        sys.exit(f'error: {len(failed)} of {len(images)} images not painted: ' + ', '.join(failed))
 
 
 if __name__ == '__main__':

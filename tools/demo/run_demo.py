@@ -9,6 +9,7 @@
 
     python tools/demo/run_demo.py [--work-dir work_dirs/demo] [--iters N]
 """
+
 import argparse
 import glob
 import json
@@ -47,14 +48,28 @@ def main():
     start = time.time()
 
     step(1, 'writing the synthetic VOC-layout dataset to data/synthvoc')
-    data_root = make_voc(osp.join(ROOT, 'data', 'synthvoc'), num_train=40, num_val=16,
-                         size=96, num_classes=NUM_CLASSES)
+    data_root = make_voc(
+        osp.join(ROOT, 'data', 'synthvoc'),
+        num_train=40,
+        num_val=16,
+        size=96,
+        num_classes=NUM_CLASSES,
+    )
     print(f'{data_root}: 40 train + 40 aug + 16 val images, {NUM_CLASSES} classes present')
 
     step(2, f'training for {args.iters} iterations (progress every 25)')
-    run(['tools/train.py', CONFIG, '--work-dir', work_dir, '--cfg-options',
-         f'train_cfg.max_iters={args.iters}', f'train_cfg.val_interval={args.iters}',
-         f'param_scheduler.0.end={args.iters}'])
+    run(
+        [
+            'tools/train.py',
+            CONFIG,
+            '--work-dir',
+            work_dir,
+            '--cfg-options',
+            f'train_cfg.max_iters={args.iters}',
+            f'train_cfg.val_interval={args.iters}',
+            f'param_scheduler.0.end={args.iters}',
+        ]
+    )
     checkpoint = osp.join(work_dir, f'iter_{args.iters}.pth')
 
     step(3, 'evaluating on the val split')
@@ -70,13 +85,17 @@ def main():
     run(['tools/demo/image_demo.py', CONFIG, checkpoint, *val_images, '--out-dir', overlays])
 
     print(f'\n[mmwrn demo] done in {time.time() - start:.0f} s')
-    print(f'  mIoU on val: {metrics["mIoU"]:.2f} (aAcc {metrics["aAcc"]:.2f}); '
-          f'a constant prediction scores about {100 / NUM_CLASSES / 2:.0f} or less')
+    print(
+        f'  mIoU on val: {metrics["mIoU"]:.2f} (aAcc {metrics["aAcc"]:.2f}); '
+        f'a constant prediction scores about {100 / NUM_CLASSES / 2:.0f} or less'
+    )
     print(f'  checkpoint:  {checkpoint}')
     print(f'  overlays:    {overlays}/')
-    print('  next: the real recipes are in configs/wider_resnet_seg (see configs/README.md);\n'
-          '        train one with  tools/dist_train.sh CONFIG GPUS  (data under data/, '
-          'as mmseg expects)')
+    print(
+        '  next: the real recipes are in configs/wider_resnet_seg (see configs/README.md);\n'
+        '        train one with  tools/dist_train.sh CONFIG GPUS  (data under data/, '
+        'as mmseg expects)'
+    )
 
 
 if __name__ == '__main__':

@@ -6,6 +6,7 @@ files.
 
     python tools/demo/synthetic_data.py voc data/synthvoc [--size 96]
 """
+
 import argparse
 import os
 import os.path as osp
@@ -22,7 +23,7 @@ def _palette(n):
     rng = np.random.RandomState(1234)
     pal = rng.randint(0, 255, size=(256, 3)).astype(np.uint8)
     pal[0] = (0, 0, 0)
-    return pal[:max(n, 256)]
+    return pal[: max(n, 256)]
 
 
 def render_scene(rng, height, width, num_classes, max_shapes=4):
@@ -40,7 +41,7 @@ def render_scene(rng, height, width, num_classes, max_shapes=4):
         r = rng.uniform(0.1, 0.25) * min(height, width)
         kind = cls % 3
         if kind == 0:  # disc
-            mask = (yy - cy)**2 + (xx - cx)**2 <= r**2
+            mask = (yy - cy) ** 2 + (xx - cx) ** 2 <= r**2
         elif kind == 1:  # square
             mask = (abs(yy - cy) <= r) & (abs(xx - cx) <= r)
         else:  # triangle
@@ -48,13 +49,13 @@ def render_scene(rng, height, width, num_classes, max_shapes=4):
         colour = np.array(_palette(num_classes)[cls], np.float32) * 0.6 + 60
         texture = _TEXTURES[cls % len(_TEXTURES)]
         if texture == 'stripes':
-            pattern = ((xx + yy) // 4 % 2)[..., None] * 50.
+            pattern = ((xx + yy) // 4 % 2)[..., None] * 50.0
         elif texture == 'checker':
-            pattern = ((xx // 5 + yy // 5) % 2)[..., None] * 50.
+            pattern = ((xx // 5 + yy // 5) % 2)[..., None] * 50.0
         elif texture == 'dots':
-            pattern = ((xx % 6 < 2) & (yy % 6 < 2))[..., None] * 60.
+            pattern = ((xx % 6 < 2) & (yy % 6 < 2))[..., None] * 60.0
         else:
-            pattern = 0.
+            pattern = 0.0
         img[mask] = (colour + pattern + rng.normal(0, 6, size=(height, width, 3)))[mask]
         label[mask] = cls
     return np.clip(img, 0, 255).astype(np.uint8), label
@@ -98,8 +99,9 @@ def make_voc(root, num_train=40, num_val=10, size=96, num_classes=21, seed=0):
             label = np.where(edges, 255, label).astype(np.uint8)
             _write_jpg(osp.join(data_root, 'JPEGImages', name + '.jpg'), img)
             seg_dir = 'SegmentationClassAug' if split == 'aug' else 'SegmentationClass'
-            _write_png(osp.join(data_root, seg_dir, name + '.png'), label,
-                       None if split == 'aug' else pal)
+            _write_png(
+                osp.join(data_root, seg_dir, name + '.png'), label, None if split == 'aug' else pal
+            )
             names[split].append(name)
     sets = osp.join(data_root, 'ImageSets', 'Segmentation')
     os.makedirs(sets, exist_ok=True)
@@ -117,10 +119,18 @@ def make_cityscapes(root, num_train=6, num_val=2, size=64, seed=0):
         for i, img, label in _scenes(seed * 10 + s, count, size, 20):
             label = np.where(label == 0, 255, label - 1).astype(np.uint8)
             stem = f'{split}city_000000_{i:06d}'
-            _write_png(osp.join(data_root, 'leftImg8bit', split, f'{split}city',
-                                stem + '_leftImg8bit.png'), img)
-            _write_png(osp.join(data_root, 'gtFine', split, f'{split}city',
-                                stem + '_gtFine_labelTrainIds.png'), label)
+            _write_png(
+                osp.join(
+                    data_root, 'leftImg8bit', split, f'{split}city', stem + '_leftImg8bit.png'
+                ),
+                img,
+            )
+            _write_png(
+                osp.join(
+                    data_root, 'gtFine', split, f'{split}city', stem + '_gtFine_labelTrainIds.png'
+                ),
+                label,
+            )
     return data_root
 
 
@@ -159,7 +169,7 @@ def _class_image(rng, cls, size):
     img, _ = render_scene(rng, size, size, 2, max_shapes=1)
     colour = _palette(64)[cls + 1].astype(np.float32)
     yy, xx = np.mgrid[0:size, 0:size]
-    pattern = ((xx * (cls % 3 + 1) + yy * (cls % 2)) // 3 % 2)[..., None] * 60.
+    pattern = ((xx * (cls % 3 + 1) + yy * (cls % 2)) // 3 % 2)[..., None] * 60.0
     out = 0.5 * img + 0.5 * (colour + pattern)
     return np.clip(out + rng.normal(0, 8, out.shape), 0, 255).astype(np.uint8)
 
@@ -191,6 +201,7 @@ def make_cifar(root, num_classes=10, num_train=20, num_test=10, seed=0):
     """cifar-10-batches-py (num_classes=10) or cifar-100-python (100) in the real
     pickled batch format (uint8 N x 3072 rows, channel-major 32x32)."""
     import pickle
+
     rng = np.random.RandomState(seed)
     ten = num_classes == 10
     folder = osp.join(root, 'cifar-10-batches-py' if ten else 'cifar-100-python')
@@ -199,8 +210,9 @@ def make_cifar(root, num_classes=10, num_train=20, num_test=10, seed=0):
 
     def batch(n):
         labels = [i % num_classes for i in range(n)]
-        data = np.stack([_class_image(rng, c % 8, 32).transpose(2, 0, 1).reshape(-1)
-                         for c in labels])
+        data = np.stack(
+            [_class_image(rng, c % 8, 32).transpose(2, 0, 1).reshape(-1) for c in labels]
+        )
         return {'data': data, label_key: labels}
 
     train_files = [f'data_batch_{i}' for i in range(1, 6)] if ten else ['train']
@@ -216,9 +228,14 @@ def make_cifar(root, num_classes=10, num_train=20, num_test=10, seed=0):
 
 
 def main():
-    makers = dict(voc=make_voc, cityscapes=make_cityscapes, ade20k=make_ade20k,
-                  pascal_context=make_pascal_context, imagenet=make_imagenet,
-                  cifar=make_cifar)
+    makers = dict(
+        voc=make_voc,
+        cityscapes=make_cityscapes,
+        ade20k=make_ade20k,
+        pascal_context=make_pascal_context,
+        imagenet=make_imagenet,
+        cifar=make_cifar,
+    )
     parser = argparse.ArgumentParser(description='Write a small synthetic dataset.')
     parser.add_argument('dataset', choices=sorted(makers))
     parser.add_argument('root', help='folder to write (the data root of the configs)')

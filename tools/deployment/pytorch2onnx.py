@@ -20,6 +20,7 @@ inference) is printed, and a difference over ``atol + rtol * max|PyTorch|``
 stops the tool before anything is written. The output is written atomically
 and never over an input.
 """
+
 import argparse
 import json
 import os.path as osp
@@ -40,17 +41,29 @@ from mmwrn.utils.outputs import OutputError, check_output, write_bytes  # noqa: 
 def parse_shape(values, default):
     if not values:
         if default is None:
-            raise ox.ExportError('the config has no input size (data_preprocessor.size); '
-                                 'give --shape H [W]')
+            raise ox.ExportError(
+                'the config has no input size (data_preprocessor.size); give --shape H [W]'
+            )
         return tuple(default)
     if len(values) > 2 or min(values) < 1:
         raise ox.ExportError(f'--shape takes H or H W (positive), got {values}')
     return (values[0], values[-1])
 
 
-def export(config, out, checkpoint=None, shape=None, batch=1, dynamic_batch=False,
-           opset=ox.DEFAULT_OPSET, atol=1e-4, rtol=1e-3, verify=True, allow_partial=False,
-           cfg_options=None):
+def export(
+    config,
+    out,
+    checkpoint=None,
+    shape=None,
+    batch=1,
+    dynamic_batch=False,
+    opset=ox.DEFAULT_OPSET,
+    atol=1e-4,
+    rtol=1e-3,
+    verify=True,
+    allow_partial=False,
+    cfg_options=None,
+):
     """Export ``config`` (with ``checkpoint``) to ``out``; returns a dict of
     what was done (``task``, ``shape``, ``diffs``: ``[(batch, max abs diff,
     max |PyTorch|)]``)."""
@@ -64,17 +77,25 @@ def export(config, out, checkpoint=None, shape=None, batch=1, dynamic_batch=Fals
     size = parse_shape(shape, ox.default_shape(cfg, task))
     info = ox.preprocess_info(model)
     example = torch.from_numpy(ox.random_inputs(info, batch, size))
-    data = ox.export_onnx_bytes(ox.export_module(model, task, size), example, opset,
-                                dynamic_batch, ox.output_name(task))
+    data = ox.export_onnx_bytes(
+        ox.export_module(model, task, size), example, opset, dynamic_batch, ox.output_name(task)
+    )
     model.eval()
-    data = ox.add_metadata(data, dict(
-        producer='mmwrn tools/deployment/pytorch2onnx.py', task=task,
-        config=osp.basename(cfg.filename or str(config)),
-        checkpoint=osp.basename(checkpoint) if checkpoint else 'none (random initialisation)',
-        input='(N, 3, H, W) float32: channels to_rgb (if true) then (pixel - mean) / std',
-        output=ox.output_name(task), mean=json.dumps(info['mean']),
-        std=json.dumps(info['std']), to_rgb=json.dumps(info['to_rgb']),
-        input_size=json.dumps(list(size))))
+    data = ox.add_metadata(
+        data,
+        dict(
+            producer='mmwrn tools/deployment/pytorch2onnx.py',
+            task=task,
+            config=osp.basename(cfg.filename or str(config)),
+            checkpoint=osp.basename(checkpoint) if checkpoint else 'none (random initialisation)',
+            input='(N, 3, H, W) float32: channels to_rgb (if true) then (pixel - mean) / std',
+            output=ox.output_name(task),
+            mean=json.dumps(info['mean']),
+            std=json.dumps(info['std']),
+            to_rgb=json.dumps(info['to_rgb']),
+            input_size=json.dumps(list(size)),
+        ),
+    )
     diffs = []
     if verify:
         batches = [batch] + ([batch + 2] if dynamic_batch else [])
@@ -82,16 +103,21 @@ def export(config, out, checkpoint=None, shape=None, batch=1, dynamic_batch=Fals
             inputs = ox.random_inputs(info, n, size, seed=n + 1)
             diff, scale = ox.compare(model, task, data, inputs)
             diffs.append((n, diff, scale))
-            print(f'ONNX Runtime vs PyTorch, batch {n}: max abs diff {diff:.3g} '
-                  f'(max |PyTorch output| {scale:.3g})')
+            print(
+                f'ONNX Runtime vs PyTorch, batch {n}: max abs diff {diff:.3g} '
+                f'(max |PyTorch output| {scale:.3g})'
+            )
             if not diff <= atol + rtol * scale:
                 raise ox.ExportError(
                     f'ONNX Runtime differs from PyTorch by {diff:.3g} > atol {atol:g} + '
                     f'rtol {rtol:g} * {scale:.3g}: {out} not written (--atol/--rtol to accept '
-                    'it, --skip-verify to skip the check)')
+                    'it, --skip-verify to skip the check)'
+                )
     write_bytes(data, out)
-    print(f'{task}: {out} ({len(data) / 2**20:.1f} MiB, input (N, 3, {size[0]}, {size[1]}), '
-          f'batch {"dynamic" if dynamic_batch else batch}, opset {opset})')
+    print(
+        f'{task}: {out} ({len(data) / 2**20:.1f} MiB, input (N, 3, {size[0]}, {size[1]}), '
+        f'batch {"dynamic" if dynamic_batch else batch}, opset {opset})'
+    )
     return dict(task=task, shape=size, diffs=diffs, preprocess=info)
 
 
@@ -100,29 +126,68 @@ def main():
     parser.add_argument('config')
     parser.add_argument('--checkpoint', help='weights (default: random initialisation)')
     parser.add_argument('--out', required=True, help='the ONNX file to write')
-    parser.add_argument('--shape', type=int, nargs='+', metavar='H',
-                        help='input height [width] (default: the config\'s)')
+    parser.add_argument(
+        '--shape',
+        type=int,
+        nargs='+',
+        metavar='H',
+        help="input height [width] (default: the config's)",
+    )
     parser.add_argument('--batch', type=int, default=1, help='batch size of the graph')
-    parser.add_argument('--dynamic-batch', action='store_true',
-                        help='leave the batch dimension free')
-    parser.add_argument('--opset', type=int, default=ox.DEFAULT_OPSET,
-                        help=f'ONNX opset, >= {ox.MIN_OPSET} (default {ox.DEFAULT_OPSET})')
+    parser.add_argument(
+        '--dynamic-batch', action='store_true', help='leave the batch dimension free'
+    )
+    parser.add_argument(
+        '--opset',
+        type=int,
+        default=ox.DEFAULT_OPSET,
+        help=f'ONNX opset, >= {ox.MIN_OPSET} (default {ox.DEFAULT_OPSET})',
+    )
     parser.add_argument('--atol', type=float, default=1e-4)
-    parser.add_argument('--rtol', type=float, default=1e-3,
-                        help='accepted difference: atol + rtol * max |PyTorch output|')
-    parser.add_argument('--skip-verify', action='store_true',
-                        help='do not run ONNX Runtime (no onnxruntime needed)')
-    parser.add_argument('--allow-partial-checkpoint', action='store_true',
-                        help='use a checkpoint that does not fit the model (default: refuse)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override settings of the config, key=value')
+    parser.add_argument(
+        '--rtol',
+        type=float,
+        default=1e-3,
+        help='accepted difference: atol + rtol * max |PyTorch output|',
+    )
+    parser.add_argument(
+        '--skip-verify', action='store_true', help='do not run ONNX Runtime (no onnxruntime needed)'
+    )
+    parser.add_argument(
+        '--allow-partial-checkpoint',
+        action='store_true',
+        help='use a checkpoint that does not fit the model (default: refuse)',
+    )
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of the config, key=value',
+    )
     args = parser.parse_args()
     try:
-        export(args.config, args.out, args.checkpoint, args.shape, args.batch,
-               args.dynamic_batch, args.opset, args.atol, args.rtol, not args.skip_verify,
-               args.allow_partial_checkpoint, args.cfg_options)
-    except (ox.ExportError, OutputError, FileNotFoundError, CheckpointMismatchError,
-            CorruptCheckpointError, pickle.UnpicklingError) as e:
+        export(
+            args.config,
+            args.out,
+            args.checkpoint,
+            args.shape,
+            args.batch,
+            args.dynamic_batch,
+            args.opset,
+            args.atol,
+            args.rtol,
+            not args.skip_verify,
+            args.allow_partial_checkpoint,
+            args.cfg_options,
+        )
+    except (
+        ox.ExportError,
+        OutputError,
+        FileNotFoundError,
+        CheckpointMismatchError,
+        CorruptCheckpointError,
+        pickle.UnpicklingError,
+    ) as e:
         sys.exit(f'error: {e}')
 
 

@@ -9,6 +9,7 @@ everything else comes from DIR.
 
     python tools/gpu/wheelhouse_specs.py DIR
 """
+
 import glob
 import os.path as osp
 import re
@@ -40,15 +41,16 @@ def wheelhouse_requirements(wheelhouse, root=ROOT):
     specs = requirement_specs(root)
     wheels = sorted(glob.glob(osp.join(wheelhouse, '*.whl')))
     if not wheels:
-        raise SystemExit(f'{wheelhouse} has no wheels: make it with '
-                         'tools/gpu/prepare_offline.sh')
+        raise SystemExit(f'{wheelhouse} has no wheels: make it with tools/gpu/prepare_offline.sh')
     projects = {}
     for path in wheels:
         project = normalise(osp.basename(path).split('-')[0])
         if project in projects:
-            raise SystemExit(f'{wheelhouse} holds two versions of {project}: '
-                             f'{osp.basename(projects[project])} and {osp.basename(path)}; '
-                             'make it again with tools/gpu/prepare_offline.sh')
+            raise SystemExit(
+                f'{wheelhouse} holds two versions of {project}: '
+                f'{osp.basename(projects[project])} and {osp.basename(path)}; '
+                'make it again with tools/gpu/prepare_offline.sh'
+            )
         projects[project] = path
     return [p + specs.get(p, '') for p in projects]
 

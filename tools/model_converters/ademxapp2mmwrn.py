@@ -25,6 +25,7 @@ mismatch stops with the setting, the value needed and the configs that fit.
 ``mmpretrain.get_model(CONFIG, pretrained=DST)`` or
 ``mmseg.apis.init_model(CONFIG, DST)``.
 """
+
 import argparse
 import os.path as osp
 import sys
@@ -54,8 +55,17 @@ def convert(src, dst, config, arch=None, init_only=False, cfg_options=None):
     state, unused, kind = convert_ademxapp(load_ndarray_list(src))
     source = identify_ademxapp(src, kind, arch)
     print(f'{src}: ademxapp {kind}, {source}')
-    return convert_and_save(state, unused, cfg, dst, src, source, 'ademxapp',
-                            source_head=SOURCE_HEAD[kind], init_only=init_only)
+    return convert_and_save(
+        state,
+        unused,
+        cfg,
+        dst,
+        src,
+        source,
+        'ademxapp',
+        source_head=SOURCE_HEAD[kind],
+        init_only=init_only,
+    )
 
 
 def main():
@@ -63,11 +73,17 @@ def main():
     parser.add_argument('src', help='ademxapp .params file')
     parser.add_argument('dst', help='output checkpoint (.pth)')
     parser.add_argument('--config', required=True, help='the mmwrn config to load it with')
-    parser.add_argument('--arch', choices=('a', 'a1'),
-                        help='Model A or A1, for a classifier file whose name does not say')
-    parser.add_argument('--init-only', action='store_true',
-                        help='convert into a config that builds a different network, as an '
-                        'initialisation for fine-tuning (recorded in meta)')
+    parser.add_argument(
+        '--arch',
+        choices=('a', 'a1'),
+        help='Model A or A1, for a classifier file whose name does not say',
+    )
+    parser.add_argument(
+        '--init-only',
+        action='store_true',
+        help='convert into a config that builds a different network, as an '
+        'initialisation for fine-tuning (recorded in meta)',
+    )
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args()
     try:

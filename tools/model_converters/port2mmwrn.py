@@ -37,6 +37,7 @@ setting and the configs that fit, unless ``--init-only``. A bottleneck's
 stride sits on its first 1x1 in IABN and NV as in mmwrn and ademxapp (IABN's
 first commit strided the 3x3; its Dec 2017 fix moved it).
 """
+
 import argparse
 import os.path as osp
 import pickle
@@ -59,8 +60,9 @@ from mmwrn.converters.ports import (  # noqa: E402
 from mmwrn.utils.outputs import OutputError, check_output  # noqa: E402
 
 
-def convert(src, dst, config, fmt=None, arch=None, plain_bn=False, init_only=False,
-            cfg_options=None):
+def convert(
+    src, dst, config, fmt=None, arch=None, plain_bn=False, init_only=False, cfg_options=None
+):
     check_output(dst, [src, config if isinstance(config, str) else config.filename])
     cfg = config if isinstance(config, Config) else Config.fromfile(config)
     if cfg_options:
@@ -72,19 +74,40 @@ def convert(src, dst, config, fmt=None, arch=None, plain_bn=False, init_only=Fal
     parts, snapshot = read_checkpoint(checkpoint)
     fmt, source = identify(parts, snapshot, fmt, arch)
     state, unused = convert_port(parts, fmt)
-    print(f'{src}: {fmt} format, {source}' + (' (Vistas snapshot: body, head, cls)'
-                                              if snapshot else ''))
+    print(
+        f'{src}: {fmt} format, {source}'
+        + (' (Vistas snapshot: body, head, cls)' if snapshot else '')
+    )
     notes = []
     if fmt == 'iabn' and not plain_bn:
         n = fold_inplace_abn(state)
-        notes.append(f'in-place ABN: wrote |weight| + {IABN_EPS:g} into {n} BN weights '
-                     '(--plain-bn for a file trained with plain ABN)')
+        notes.append(
+            f'in-place ABN: wrote |weight| + {IABN_EPS:g} into {n} BN weights '
+            '(--plain-bn for a file trained with plain ABN)'
+        )
     elif plain_bn:
         notes.append('--plain-bn: BN weights copied as they are')
-    head = 'iabn-deeplabv3' if 'head' in parts else 'cam' if 'head.fc8.weight' in state else \
-        'linear' if any(k.startswith('head.') for k in state) else None
-    return convert_and_save(state, unused, cfg, dst, src, source, fmt, source_head=head,
-                            notes=notes, init_only=init_only)
+    head = (
+        'iabn-deeplabv3'
+        if 'head' in parts
+        else 'cam'
+        if 'head.fc8.weight' in state
+        else 'linear'
+        if any(k.startswith('head.') for k in state)
+        else None
+    )
+    return convert_and_save(
+        state,
+        unused,
+        cfg,
+        dst,
+        src,
+        source,
+        fmt,
+        source_head=head,
+        notes=notes,
+        init_only=init_only,
+    )
 
 
 def main():
@@ -93,19 +116,36 @@ def main():
     parser.add_argument('dst', help='output checkpoint (.pth)')
     parser.add_argument('--config', required=True, help='the mmwrn config to load it with')
     parser.add_argument('--format', choices=FORMATS, help='default: detected from the names')
-    parser.add_argument('--arch', choices=('a', 'a1', 'a2'),
-                        help='the network, for a file that cannot tell (an IABN backbone '
-                        'without classifier or snapshot parts)')
-    parser.add_argument('--plain-bn', action='store_true',
-                        help='IABN file trained with plain ABN: do not fold |weight| + eps')
-    parser.add_argument('--init-only', action='store_true',
-                        help='convert into a config that builds a different network, as an '
-                        'initialisation for fine-tuning (recorded in meta)')
+    parser.add_argument(
+        '--arch',
+        choices=('a', 'a1', 'a2'),
+        help='the network, for a file that cannot tell (an IABN backbone '
+        'without classifier or snapshot parts)',
+    )
+    parser.add_argument(
+        '--plain-bn',
+        action='store_true',
+        help='IABN file trained with plain ABN: do not fold |weight| + eps',
+    )
+    parser.add_argument(
+        '--init-only',
+        action='store_true',
+        help='convert into a config that builds a different network, as an '
+        'initialisation for fine-tuning (recorded in meta)',
+    )
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args()
     try:
-        convert(args.src, args.dst, args.config, args.format, args.arch, args.plain_bn,
-                args.init_only, args.cfg_options)
+        convert(
+            args.src,
+            args.dst,
+            args.config,
+            args.format,
+            args.arch,
+            args.plain_bn,
+            args.init_only,
+            args.cfg_options,
+        )
     except (ConversionError, FileNotFoundError, OutputError) as e:
         sys.exit(f'error: {e}')
 

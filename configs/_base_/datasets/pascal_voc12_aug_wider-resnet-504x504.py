@@ -26,28 +26,37 @@ tta_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(
         type='TestTimeAug',
-        transforms=[[dict(type='Resize', scale=scale, keep_ratio=True)],
-                    [
-                        dict(type='RandomFlip', prob=0., direction='horizontal'),
-                        dict(type='RandomFlip', prob=1., direction='horizontal')
-                    ], [dict(type='LoadAnnotations')],
-                    [dict(type='PackSegInputs')]])
+        transforms=[
+            [dict(type='Resize', scale=scale, keep_ratio=True)],
+            [
+                dict(type='RandomFlip', prob=0.0, direction='horizontal'),
+                dict(type='RandomFlip', prob=1.0, direction='horizontal'),
+            ],
+            [dict(type='LoadAnnotations')],
+            [dict(type='PackSegInputs')],
+        ],
+    ),
 ]
 train_dataloader = dict(
     batch_size=4,
-    dataset=dict(datasets=[
-        dict(
-            type='PascalVOCDataset',
-            data_root=data_root,
-            data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClass'),
-            ann_file='ImageSets/Segmentation/train.txt',
-            pipeline=train_pipeline),
-        dict(
-            type='PascalVOCDataset',
-            data_root=data_root,
-            data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClassAug'),
-            ann_file='ImageSets/Segmentation/aug.txt',
-            pipeline=train_pipeline),
-    ]))
+    dataset=dict(
+        datasets=[
+            dict(
+                type='PascalVOCDataset',
+                data_root=data_root,
+                data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClass'),
+                ann_file='ImageSets/Segmentation/train.txt',
+                pipeline=train_pipeline,
+            ),
+            dict(
+                type='PascalVOCDataset',
+                data_root=data_root,
+                data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClassAug'),
+                ann_file='ImageSets/Segmentation/aug.txt',
+                pipeline=train_pipeline,
+            ),
+        ]
+    ),
+)
 val_dataloader = dict(dataset=dict(data_root=data_root, pipeline=test_pipeline))
 test_dataloader = val_dataloader

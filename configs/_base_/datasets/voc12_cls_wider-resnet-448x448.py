@@ -28,7 +28,9 @@ train_dataloader = dict(
         type=dataset_type,
         data_root=data_root,
         ann_file=['ImageSets/Segmentation/train.txt', 'ImageSets/Segmentation/aug.txt'],
-        pipeline=train_pipeline))
+        pipeline=train_pipeline,
+    ),
+)
 val_dataloader = dict(
     batch_size=8,
     num_workers=4,
@@ -37,7 +39,9 @@ val_dataloader = dict(
         type=dataset_type,
         data_root=data_root,
         ann_file='ImageSets/Segmentation/val.txt',
-        pipeline=test_pipeline))
+        pipeline=test_pipeline,
+    ),
+)
 val_evaluator = [dict(type='AveragePrecision'), dict(type='MultiLabelMetric', average='macro')]
 test_dataloader = val_dataloader
 test_evaluator = val_evaluator

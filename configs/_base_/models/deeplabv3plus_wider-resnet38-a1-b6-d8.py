@@ -19,6 +19,9 @@ model = dict(
         init_cfg=dict(
             type='Pretrained',
             checkpoint='checkpoints/wider-resnet38-a1_4xb64_in1k.pth',
-            prefix='backbone.')),
+            prefix='backbone.',
+        ),
+    ),
     decode_head=dict(in_channels=2048, in_index=3, c1_in_channels=256),
-    auxiliary_head=dict(in_channels=1024, in_index=2))
+    auxiliary_head=dict(in_channels=1024, in_index=2),
+)

@@ -24,5 +24,8 @@ model = dict(
         init_cfg=dict(
             type='Pretrained',
             checkpoint='checkpoints/wider-resnet38-a1_4xb64_in1k.pth',
-            prefix='backbone.')),
-    neck=dict(in_channels=[256, 512, 1024, 2048]))
+            prefix='backbone.',
+        ),
+    ),
+    neck=dict(in_channels=[256, 512, 1024, 2048]),
+)

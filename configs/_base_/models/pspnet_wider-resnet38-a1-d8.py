@@ -19,6 +19,9 @@ model = dict(
         init_cfg=dict(
             type='Pretrained',
             checkpoint='checkpoints/wider-resnet38-a1_4xb64_in1k.pth',
-            prefix='backbone.')),
+            prefix='backbone.',
+        ),
+    ),
     decode_head=dict(in_channels=4096, in_index=1),
-    auxiliary_head=dict(in_channels=1024, in_index=0))
+    auxiliary_head=dict(in_channels=1024, in_index=0),
+)

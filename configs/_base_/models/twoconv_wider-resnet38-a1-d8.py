@@ -13,7 +13,8 @@ data_preprocessor = dict(
     std=[58.395, 57.12, 57.375],
     bgr_to_rgb=True,
     pad_val=0,
-    seg_pad_val=255)
+    seg_pad_val=255,
+)
 model = dict(
     type='EncoderDecoder',
     data_preprocessor=data_preprocessor,
@@ -24,7 +25,7 @@ model = dict(
         output_stride=8,
         dilation_rule='ademxapp',
         drop_rates=(0, 0, 0, 0, 0.3, 0.5),
-        out_indices=(6, ),
+        out_indices=(6,),
         norm_cfg=norm_cfg,
         # recompute BN + ReLU in backward instead of keeping the convs'
         # inputs (same results, less training memory; README "Training
@@ -38,7 +39,9 @@ model = dict(
         init_cfg=dict(
             type='Pretrained',
             checkpoint='checkpoints/wider-resnet38-a1_4xb64_in1k.pth',
-            prefix='backbone.')),
+            prefix='backbone.',
+        ),
+    ),
     decode_head=dict(
         type='TwoConvHead',
         in_channels=4096,
@@ -47,7 +50,8 @@ model = dict(
         classifier_dilation=12,
         num_classes=21,
         align_corners=False,
-        loss_decode=dict(
-            type='BootstrappedCrossEntropyLoss', thresh=0.6, min_kept=256)),
+        loss_decode=dict(type='BootstrappedCrossEntropyLoss', thresh=0.6, min_kept=256),
+    ),
     train_cfg=dict(),
-    test_cfg=dict(mode='whole'))
+    test_cfg=dict(mode='whole'),
+)

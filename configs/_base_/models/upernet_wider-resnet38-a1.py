@@ -20,6 +20,9 @@ model = dict(
         init_cfg=dict(
             type='Pretrained',
             checkpoint='checkpoints/wider-resnet38-a1_4xb64_in1k.pth',
-            prefix='backbone.')),
+            prefix='backbone.',
+        ),
+    ),
     decode_head=dict(in_channels=[256, 512, 1024, 4096], in_index=[0, 1, 2, 3]),
-    auxiliary_head=dict(in_channels=1024, in_index=2))
+    auxiliary_head=dict(in_channels=1024, in_index=2),
+)

@@ -12,7 +12,8 @@ model = dict(
         # PSA's Normalize: RGB / 255, ImageNet mean / std
         mean=[123.675, 116.28, 103.53],
         std=[58.395, 57.12, 57.375],
-        to_rgb=True),
+        to_rgb=True,
+    ),
     backbone=dict(
         type='WiderResNet',
         depth=38,
@@ -24,7 +25,7 @@ model = dict(
         # differs there, inference (CAMs) does not
         drop_rates=(0, 0, 0, 0, 0.3, 0.5),
         dropout_type='channel',
-        out_indices=(6, ),
+        out_indices=(6,),
         # PSA freezes every BN (eval mode, no gradients for weight / bias) and conv1a + B2
         # (its `not_training`). eps 1.001e-5: ademxapp's (MXNet) BN, what the ImageNet
         # initialisation was trained with (PSA's nn.BatchNorm2d uses 1e-5; see the
@@ -36,10 +37,14 @@ model = dict(
         init_cfg=dict(
             type='Pretrained',
             checkpoint='checkpoints/wider-resnet38-a1_4xb64_in1k.pth',
-            prefix='backbone.')),
+            prefix='backbone.',
+        ),
+    ),
     head=dict(
         type='CAMClsHead',
         num_classes=20,
         in_channels=4096,
         dropout=0.5,
-        loss=dict(type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0)))
+        loss=dict(type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0),
+    ),
+)

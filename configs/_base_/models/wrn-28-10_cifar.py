@@ -9,4 +9,6 @@ model = dict(
         type='LinearClsHead',
         num_classes=10,
         in_channels=640,
-        loss=dict(type='CrossEntropyLoss', loss_weight=1.0)))
+        loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
+    ),
+)

@@ -7,4 +7,5 @@ optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=optimizer,
     clip_grad=None,
-    paramwise_cfg=dict(custom_keys={'bias': dict(lr_mult=2.0, decay_mult=0.0)}))
+    paramwise_cfg=dict(custom_keys={'bias': dict(lr_mult=2.0, decay_mult=0.0)}),
+)

@@ -4,10 +4,18 @@
 # passes 5e-4 as SGD's third argument, the momentum: PSA trains with momentum 5e-4, kept.
 optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=0.1, momentum=5e-4, weight_decay=5e-4),
-    paramwise_cfg=dict(custom_keys={'head.fc8': dict(lr_mult=10.0)}))
+    paramwise_cfg=dict(custom_keys={'head.fc8': dict(lr_mult=10.0)}),
+)
 param_scheduler = [
-    dict(type='PolyLR', power=0.9, eta_min=0.0, by_epoch=True, begin=0, end=15,
-         convert_to_iter_based=True)
+    dict(
+        type='PolyLR',
+        power=0.9,
+        eta_min=0.0,
+        by_epoch=True,
+        begin=0,
+        end=15,
+        convert_to_iter_based=True,
+    )
 ]
 train_cfg = dict(by_epoch=True, max_epochs=15, val_interval=1)
 val_cfg = dict()

@@ -18,14 +18,22 @@ A path is a token that starts with one of the repository's top-level folders
 ``{a,b}`` is expanded; tokens with placeholders (``<name>``, ``...``, ``|``,
 ``$``) are left alone.
 """
+
 import glob
 import os.path as osp
 import re
 import sys
 
 PREFIXES = ('configs/', 'tools/', 'mmwrn/', 'tests/', 'requirements/', 'docs/', '.ci/')
-TOP_FILES = ('README.md', 'CHANGELOG.md', 'LICENSE', 'setup.py', 'MANIFEST.in',
-             'model-index.yml', 'pytest.ini')
+TOP_FILES = (
+    'README.md',
+    'CHANGELOG.md',
+    'LICENSE',
+    'setup.py',
+    'MANIFEST.in',
+    'model-index.yml',
+    'pytest.ini',
+)
 PLACEHOLDERS = ('<', '>', '...', '|', '$', '%')
 # named on purpose although not in the checkout: the folder a wheel carries configs and tools
 # in, and mmpretrain's own configs/wrn (a different network from ours)
@@ -39,7 +47,7 @@ def expand_braces(path):
         return [path]
     out = []
     for alt in match.group(1).split(','):
-        out += expand_braces(path[:match.start()] + alt + path[match.end():])
+        out += expand_braces(path[: match.start()] + alt + path[match.end() :])
     return out
 
 
@@ -108,8 +116,13 @@ def check_markdown(path, root):
             if not osp.exists(full):
                 problems.append((number, f'link target {target} does not exist'))
             elif anchor and full.endswith('.md') and anchor not in heading_anchors(full):
-                problems.append((number, f'link target {target}: no heading with anchor '
-                                 f'#{anchor} in {osp.relpath(full, root)}'))
+                problems.append(
+                    (
+                        number,
+                        f'link target {target}: no heading with anchor '
+                        f'#{anchor} in {osp.relpath(full, root)}',
+                    )
+                )
     return problems
 
 
@@ -147,15 +160,20 @@ def main(argv):
 
 # ---------------------------------------------------------------- Sphinx
 
+
 def check_doctree(app, doctree):
     from docutils import nodes
     from sphinx.util import logging
+
     logger = logging.getLogger(__name__)
     root = app.config.repo_paths_root
     for node in doctree.findall(lambda n: isinstance(n, (nodes.literal, nodes.literal_block))):
         for missing in missing_paths(node.astext(), root):
-            logger.warning(f'{missing} (a path of the repository) does not exist',
-                           location=node, type='repo_paths')
+            logger.warning(
+                f'{missing} (a path of the repository) does not exist',
+                location=node,
+                type='repo_paths',
+            )
 
 
 def setup(app):

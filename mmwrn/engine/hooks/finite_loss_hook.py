@@ -1,5 +1,6 @@
 """Stop training at the first non-finite loss, weight or statistic, before a
 checkpoint of the broken model is written."""
+
 import itertools
 import os.path as osp
 
@@ -16,9 +17,11 @@ class NonFiniteLossError(RuntimeError):
 def non_finite_tensors(module):
     """Names of the floating-point parameters and buffers of ``module`` that
     hold a NaN or an infinity (one device synchronisation per call)."""
-    named = [(n, t) for n, t in itertools.chain(module.named_parameters(),
-                                                module.named_buffers())
-             if t.is_floating_point()]
+    named = [
+        (n, t)
+        for n, t in itertools.chain(module.named_parameters(), module.named_buffers())
+        if t.is_floating_point()
+    ]
     if not named:
         return []
     device = named[0][1].device
@@ -51,19 +54,24 @@ class FiniteLossHook(Hook):
         check_weights (bool): also check the weights and buffers after each
             step (catches non-finite gradients). Defaults to True.
     """
+
     priority = 'ABOVE_NORMAL'
 
     def __init__(self, check_weights=True):
         if not isinstance(check_weights, bool):
-            raise TypeError(f'check_weights must be a bool, got '
-                            f'{type(check_weights).__name__} {check_weights!r}')
+            raise TypeError(
+                f'check_weights must be a bool, got '
+                f'{type(check_weights).__name__} {check_weights!r}'
+            )
         self.check_weights = check_weights
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
-        losses = {k: torch.as_tensor(v).detach() for k, v in (outputs or {}).items()
-                  if 'loss' in k}
-        bad_losses = {k: v.float().mean().item() for k, v in losses.items()
-                      if not bool(torch.isfinite(v).all())}
+        losses = {k: torch.as_tensor(v).detach() for k, v in (outputs or {}).items() if 'loss' in k}
+        bad_losses = {
+            k: v.float().mean().item()
+            for k, v in losses.items()
+            if not bool(torch.isfinite(v).all())
+        }
         bad_tensors = non_finite_tensors(runner.model) if self.check_weights else []
         if not (bad_losses or bad_tensors):
             return
@@ -76,13 +84,16 @@ class FiniteLossHook(Hook):
             parts.append(f'non-finite loss ({terms})')
         if bad_tensors:
             more = f' and {len(bad_tensors) - 3} more' if len(bad_tensors) > 3 else ''
-            parts.append(f'{len(bad_tensors)} non-finite weights/statistics after the step '
-                         f'({", ".join(bad_tensors[:3])}{more})')
+            parts.append(
+                f'{len(bad_tensors)} non-finite weights/statistics after the step '
+                f'({", ".join(bad_tensors[:3])}{more})'
+            )
         raise NonFiniteLossError(
             f'training stopped at {where}: {"; ".join(parts)}. No checkpoint of this '
             f'iteration was written; {self._resume_point(runner)} Look for NaN/inf in the '
             'input data, a too high learning rate or a missing gradient clip '
-            '(optim_wrapper.clip_grad).')
+            '(optim_wrapper.clip_grad).'
+        )
 
     @staticmethod
     def _resume_point(runner):

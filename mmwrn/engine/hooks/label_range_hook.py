@@ -1,6 +1,7 @@
 """Stop training, validation and testing on label values outside the
 classes, which mmseg's metric drops without a word and the loss fails on deep
 inside torch."""
+
 import logging
 
 import torch
@@ -73,21 +74,26 @@ class LabelRangeHook(Hook):
         action (str): 'error' (default) stops; 'warn' logs the same message as a
             warning and goes on (the values stay out of the metric).
     """
+
     priority = 'VERY_HIGH'
 
     def __init__(self, action='error'):
         if action not in ACTIONS:
-            raise ValueError(f'action must be one of {ACTIONS}, got '
-                             f'{type(action).__name__} {action!r}')
+            raise ValueError(
+                f'action must be one of {ACTIONS}, got {type(action).__name__} {action!r}'
+            )
         self.action = action
         self.classes = None
 
     def before_run(self, runner):
         self.classes = label_classes(runner.model)
         if self.classes[0] is None:
-            print_log(f'LabelRangeHook: {type(runner.model).__name__} has no decode_head, '
-                      'box head or head with num_classes: labels are not checked',
-                      'current', level=logging.WARNING)
+            print_log(
+                f'LabelRangeHook: {type(runner.model).__name__} has no decode_head, '
+                'box head or head with num_classes: labels are not checked',
+                'current',
+                level=logging.WARNING,
+            )
 
     def _check(self, data_batch, where):
         num_classes, ignore_index = self.classes or (None, None)
@@ -114,24 +120,30 @@ class LabelRangeHook(Hook):
             bad = out_of_range(labels, num_classes, ignore_index)
             if bad:
                 counts = ', '.join(f'{v}: {n}' for v, n in sorted(bad.items()))
-                problems.append(f'  {name or "(no file name)"}: values {{{counts}}} '
-                                '(value: count)')
+                problems.append(f'  {name or "(no file name)"}: values {{{counts}}} (value: count)')
         if not problems:
             return
-        allowed = f'0..{num_classes - 1}' + ('' if ignore_index is None
-                                             else f' and the ignore index {ignore_index}')
-        message = (f'{where}: label values outside the {num_classes} classes '
-                   f'(valid: {allowed}):\n'
-                   + '\n'.join(problems) + '\nThe metric would leave them out and the loss '
-                   'fails on them; ' + (
-                       'fix the annotations (their category ids) or the classes '
-                       '(the dataset\'s metainfo and the heads\' num_classes).' if detection
-                       else 'fix the label maps or the classes '
-                       '(tools/analysis_tools/check_dataset.py CONFIG lists every file).'))
+        allowed = f'0..{num_classes - 1}' + (
+            '' if ignore_index is None else f' and the ignore index {ignore_index}'
+        )
+        message = (
+            f'{where}: label values outside the {num_classes} classes '
+            f'(valid: {allowed}):\n'
+            + '\n'.join(problems)
+            + '\nThe metric would leave them out and the loss '
+            'fails on them; '
+            + (
+                'fix the annotations (their category ids) or the classes '
+                "(the dataset's metainfo and the heads' num_classes)."
+                if detection
+                else 'fix the label maps or the classes '
+                '(tools/analysis_tools/check_dataset.py CONFIG lists every file).'
+            )
+        )
         if self.action == 'warn':
             print_log(message, 'current', level=logging.WARNING)
             return
-        raise LabelRangeError(message + ' LabelRangeHook(action=\'warn\') goes on anyway.')
+        raise LabelRangeError(message + " LabelRangeHook(action='warn') goes on anyway.")
 
     def before_train_iter(self, runner, batch_idx, data_batch=None):
         self._check(data_batch, f'training iteration {runner.iter + 1}')

@@ -1,6 +1,7 @@
 """Training that survives preemption: a signal saves a checkpoint at the
 current iteration and stops training; outdated checkpoints are removed only
 after a newer one is complete."""
+
 import functools
 import logging
 import os
@@ -97,13 +98,15 @@ class PreemptionHook(Hook):
 
     def __init__(self, signals=('SIGTERM', 'SIGUSR1')):
         if isinstance(signals, str):
-            signals = (signals, )
-        catchable = sorted(s.name for s in signal.Signals
-                           if s not in (signal.SIGKILL, signal.SIGSTOP))
+            signals = (signals,)
+        catchable = sorted(
+            s.name for s in signal.Signals if s not in (signal.SIGKILL, signal.SIGSTOP)
+        )
         unknown = [s for s in signals if s not in catchable]
         if unknown:
-            raise ValueError(f'PreemptionHook: unknown or uncatchable signals {unknown}; '
-                             f'valid: {catchable}')
+            raise ValueError(
+                f'PreemptionHook: unknown or uncatchable signals {unknown}; valid: {catchable}'
+            )
         self.signals = tuple(signal.Signals[s] for s in signals)
         self._pid = os.getpid()
         self._requested = 0  # the signal number received, 0 for none
@@ -121,9 +124,12 @@ class PreemptionHook(Hook):
     # --------------------------------------------------------------- signals
     def _install(self):
         if threading.current_thread() is not threading.main_thread():
-            print_log('PreemptionHook: built outside the main thread, where signal '
-                      'handlers cannot be installed: signals are not handled',
-                      logger='current', level=logging.WARNING)
+            print_log(
+                'PreemptionHook: built outside the main thread, where signal '
+                'handlers cannot be installed: signals are not handled',
+                logger='current',
+                level=logging.WARNING,
+            )
             return
         for signum in self.signals:
             self._previous[signum] = signal.signal(signum, self._handle)
@@ -150,8 +156,9 @@ class PreemptionHook(Hook):
                 # number order, so this one (SIGTERM 15, SIGUSR1 10, SIGINT 2)
                 # runs before a pending SIGCHLD (17).
                 self._sigchld_previous = signal.getsignal(signal.SIGCHLD)
-                signal.signal(signal.SIGCHLD, functools.partial(
-                    _ignore_worker_deaths, self._sigchld_previous))
+                signal.signal(
+                    signal.SIGCHLD, functools.partial(_ignore_worker_deaths, self._sigchld_previous)
+                )
             return
         previous = self._previous.get(signum)
         if previous is signal.SIG_IGN:
@@ -181,22 +188,30 @@ class PreemptionHook(Hook):
             pruning[0].max_keep_ckpts = -1
             self._pruned_hook = pruning[0]
         elif pruning:
-            print_log('PreemptionHook: several CheckpointHooks remove old '
-                      'checkpoints; they do so before saving a new one, as in '
-                      'mmengine', logger='current', level=logging.WARNING)
+            print_log(
+                'PreemptionHook: several CheckpointHooks remove old '
+                'checkpoints; they do so before saving a new one, as in '
+                'mmengine',
+                logger='current',
+                level=logging.WARNING,
+            )
 
     def before_train(self, runner):
         self._training = True
         names = ', '.join(s.name for s in self.signals)
-        print_log(f'PreemptionHook: {names} save a checkpoint at the current '
-                  'iteration and stop training', logger='current')
+        print_log(
+            f'PreemptionHook: {names} save a checkpoint at the current iteration and stop training',
+            logger='current',
+        )
         if self._max_keep is not None:
             hub, hook = runner.message_hub, self._pruned_hook
             kept = hub.get_info(KEPT_KEY)
             if kept is None and hub.get_info('keep_ckpt_ids') is not None:
                 # resumed from a checkpoint whose removals mmengine managed
-                kept = [hook.file_backend.join_path(hook.out_dir, hook.filename_tmpl.format(s))
-                        for s in hub.get_info('keep_ckpt_ids')]
+                kept = [
+                    hook.file_backend.join_path(hook.out_dir, hook.filename_tmpl.format(s))
+                    for s in hub.get_info('keep_ckpt_ids')
+                ]
             self._kept = list(kept or [])
             self._prune(runner)
 
@@ -237,7 +252,10 @@ class PreemptionHook(Hook):
             f'PreemptionHook: {name} received: saved {path} at iteration '
             f'{runner.iter + 1} (epoch {runner.epoch + 1}) and stopped training. '
             f'Continue with `tools/train.py CONFIG --work-dir {runner.work_dir} '
-            '--resume`.', logger='current', level=logging.WARNING)
+            '--resume`.',
+            logger='current',
+            level=logging.WARNING,
+        )
         self._stop = TrainingPreempted(signum, path)
         if isinstance(runner.train_loop, IterBasedTrainLoop):
             runner.train_loop.stop_training = True
@@ -251,10 +269,12 @@ class PreemptionHook(Hook):
         it) and point ``last_checkpoint`` at it. Returns its path."""
         hook, step = self._checkpoint_hook, runner.iter + 1
         if hook is not None:
-            out_dir, backend_args, client_args = (hook.out_dir, hook.backend_args,
-                                                  hook.file_client_args)
-            filename = (f'iter_{step}.pth' if hook.by_epoch
-                        else hook.filename_tmpl.format(step))
+            out_dir, backend_args, client_args = (
+                hook.out_dir,
+                hook.backend_args,
+                hook.file_client_args,
+            )
+            filename = f'iter_{step}.pth' if hook.by_epoch else hook.filename_tmpl.format(step)
         else:
             out_dir, backend_args, client_args = runner.work_dir, None, None
             filename = f'iter_{step}.pth'
@@ -263,8 +283,9 @@ class PreemptionHook(Hook):
         for other in runner.hooks:
             if isinstance(other, RNGStateHook):
                 other.prepare_save(runner)
-        runner.save_checkpoint(out_dir, filename, client_args, by_epoch=False,
-                               backend_args=backend_args)
+        runner.save_checkpoint(
+            out_dir, filename, client_args, by_epoch=False, backend_args=backend_args
+        )
         if is_main_process():
             atomic_write(path, osp.join(runner.work_dir, 'last_checkpoint'))
         return path

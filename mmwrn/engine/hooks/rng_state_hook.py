@@ -1,5 +1,6 @@
 """Checkpoints that carry the random number generators' state, so that a
 resumed run continues exactly as the uninterrupted one."""
+
 import logging
 import random
 
@@ -23,10 +24,15 @@ def get_rng_state():
     _, keys, pos, has_gauss, gauss = np.random.get_state()
     return dict(
         python=random.getstate(),
-        numpy=dict(keys=torch.from_numpy(keys.astype(np.int64)), pos=int(pos),
-                   has_gauss=int(has_gauss), gauss=float(gauss)),
+        numpy=dict(
+            keys=torch.from_numpy(keys.astype(np.int64)),
+            pos=int(pos),
+            has_gauss=int(has_gauss),
+            gauss=float(gauss),
+        ),
         torch=torch.get_rng_state(),
-        cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else [])
+        cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else [],
+    )
 
 
 def set_rng_state(state):
@@ -34,17 +40,26 @@ def set_rng_state(state):
     when the CUDA part cannot be restored (other devices), else None."""
     random.setstate(state['python'])
     np_state = state['numpy']
-    np.random.set_state(('MT19937', np_state['keys'].numpy().astype(np.uint32),
-                         np_state['pos'], np_state['has_gauss'], np_state['gauss']))
+    np.random.set_state(
+        (
+            'MT19937',
+            np_state['keys'].numpy().astype(np.uint32),
+            np_state['pos'],
+            np_state['has_gauss'],
+            np_state['gauss'],
+        )
+    )
     torch.set_rng_state(state['torch'])
     cuda = state['cuda']
     available = torch.cuda.device_count() if torch.cuda.is_available() else 0
     if cuda and len(cuda) == available:
         torch.cuda.set_rng_state_all(cuda)
     elif cuda or (available and torch.cuda.is_initialized()):
-        return (f'the checkpoint has the state of {len(cuda)} CUDA generators and '
-                f'this process sees {available} CUDA devices: CUDA random numbers '
-                '(dropout on GPU) are not restored')
+        return (
+            f'the checkpoint has the state of {len(cuda)} CUDA generators and '
+            f'this process sees {available} CUDA devices: CUDA random numbers '
+            '(dropout on GPU) are not restored'
+        )
     return None
 
 
@@ -117,11 +132,13 @@ class RNGStateHook(Hook):
             if not isinstance(hook, CheckpointHook) or hook.by_epoch != by_epoch:
                 continue
             if by_epoch:
-                due = (hook.every_n_epochs(runner, hook.interval, hook.save_begin)
-                       or (hook.save_last and hook.is_last_train_epoch(runner)))
+                due = hook.every_n_epochs(runner, hook.interval, hook.save_begin) or (
+                    hook.save_last and hook.is_last_train_epoch(runner)
+                )
             else:
-                due = (hook.every_n_train_iters(runner, hook.interval, hook.save_begin)
-                       or (hook.save_last and hook.is_last_train_iter(runner)))
+                due = hook.every_n_train_iters(runner, hook.interval, hook.save_begin) or (
+                    hook.save_last and hook.is_last_train_iter(runner)
+                )
             if due:
                 return True
         return False
@@ -138,9 +155,12 @@ class RNGStateHook(Hook):
             states = [get_rng_state()] + [None] * (world_size - 1)
             print_log(
                 f'RNGStateHook: a checkpoint is saved at iteration {runner.iter + 1} '
-                'outside CheckpointHook\'s schedule: it carries the random '
+                "outside CheckpointHook's schedule: it carries the random "
                 'number state of rank 0 only; other ranks will not restore theirs '
-                'when resuming from it', logger='current', level=logging.WARNING)
+                'when resuming from it',
+                logger='current',
+                level=logging.WARNING,
+            )
         self._prepared = None
         checkpoint[CHECKPOINT_KEY] = dict(world_size=world_size, states=states)
 
@@ -149,8 +169,9 @@ class RNGStateHook(Hook):
         if not self._in_train:
             return
         self._val_state = get_rng_state()
-        self._val_states = (all_gather_object(self._val_state)
-                            if get_world_size() > 1 else [self._val_state])
+        self._val_states = (
+            all_gather_object(self._val_state) if get_world_size() > 1 else [self._val_state]
+        )
 
     def after_val(self, runner):
         if self._val_state is not None:
@@ -173,26 +194,29 @@ class RNGStateHook(Hook):
         state, problem = None, None
         world_size, rank = get_world_size(), get_rank()
         if saved is None:
-            problem = ('the checkpoint has no random number state (it was written '
-                       'without RNGStateHook)')
+            problem = (
+                'the checkpoint has no random number state (it was written without RNGStateHook)'
+            )
         elif saved['world_size'] != world_size:
-            problem = (f'the checkpoint was written by {saved["world_size"]} '
-                       f'processes and this run has {world_size}')
+            problem = (
+                f'the checkpoint was written by {saved["world_size"]} '
+                f'processes and this run has {world_size}'
+            )
         else:
             state = saved['states'][rank]
             if state is None:
                 problem = f'the checkpoint has no random number state for rank {rank}'
         loop = runner.train_loop
-        if state is not None and not isinstance(loop, (IterBasedTrainLoop,
-                                                       EpochBasedTrainLoop)):
-            problem = (f'{type(loop).__name__} is neither IterBasedTrainLoop nor '
-                       'EpochBasedTrainLoop')
+        if state is not None and not isinstance(loop, (IterBasedTrainLoop, EpochBasedTrainLoop)):
+            problem = f'{type(loop).__name__} is neither IterBasedTrainLoop nor EpochBasedTrainLoop'
         if problem is not None:
             print_log(
                 f'RNGStateHook: {problem}: resuming with the random number state '
                 'mmengine sets, so dropout masks and random augmentation differ '
-                'from an uninterrupted run from here on', logger='current',
-                level=logging.WARNING)
+                'from an uninterrupted run from here on',
+                logger='current',
+                level=logging.WARNING,
+            )
             return
 
         def restore():
@@ -247,7 +271,10 @@ class _EpochResume:
                 f'RNGStateHook: iteration {runner.iter} is not in epoch '
                 f'{runner.epoch + 1} of {len(self._dataloader)} batches (did the '
                 'batch size or the number of processes change?): the epoch '
-                'starts from its first batch', logger='current', level=logging.WARNING)
+                'starts from its first batch',
+                logger='current',
+                level=logging.WARNING,
+            )
             self._skip = 0
 
     def __getattr__(self, name):
@@ -260,15 +287,19 @@ class _EpochResume:
         self._loop.dataloader = self._dataloader
         # persistent workers: only the first iter() of a run draws the
         # workers' base seed from torch's generator, so restore after it
-        persistent = (self._dataloader.num_workers > 0
-                      and getattr(self._dataloader, 'persistent_workers', False))
+        persistent = self._dataloader.num_workers > 0 and getattr(
+            self._dataloader, 'persistent_workers', False
+        )
         if self._skip == 0 and not persistent:
             self._restore()
             return iter(self._dataloader)
         iterator = iter(self._dataloader)
         if self._skip:
-            print_log(f'Advance dataloader {self._skip} steps to skip data of '
-                      'this epoch that has already been trained', logger='current')
+            print_log(
+                f'Advance dataloader {self._skip} steps to skip data of '
+                'this epoch that has already been trained',
+                logger='current',
+            )
         for _ in range(self._skip):
             next(iterator)
         self._restore()

@@ -1,6 +1,7 @@
 """What both mmwrn backbones share: the deprecated ``pretrained`` argument,
 ``frozen_stages`` / ``norm_eval``, and loading a checkpoint of the full network
 into a backbone that builds only the levels up to its deepest output."""
+
 import warnings
 
 from mmengine.logging import print_log
@@ -11,7 +12,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 RESNET_WEIGHT_SCHEMES = ('open-mmlab://', 'torchvision://', 'mmcls://')
 DEFAULT_INIT_CFG = [
     dict(type='Kaiming', layer='Conv2d'),
-    dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm'])
+    dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm']),
 ]
 
 
@@ -28,17 +29,21 @@ def resolve_init_cfg(pretrained, init_cfg, name):
     if init_cfg is not None:
         raise ValueError(
             f'{name}: init_cfg and pretrained cannot be set at the same time '
-            f'(pretrained={pretrained!r}; mmseg\'s EncoderDecoder passes model.pretrained '
-            'to the backbone: set model.pretrained=None when the backbone has an init_cfg)')
+            f"(pretrained={pretrained!r}; mmseg's EncoderDecoder passes model.pretrained "
+            'to the backbone: set model.pretrained=None when the backbone has an init_cfg)'
+        )
     if pretrained.startswith(RESNET_WEIGHT_SCHEMES):
         raise ValueError(
             f'{name}: pretrained={pretrained!r} are ResNet weights (model.pretrained of an '
-            f'mmseg base config?); set model.pretrained=None, or give a {name} checkpoint')
+            f'mmseg base config?); set model.pretrained=None, or give a {name} checkpoint'
+        )
     # mmseg's words, so that filters written for mmseg's backbones match; raised, as
     # mmseg's, from the backbone's __init__ (resolve_init_cfg <- BaseBackbone.__init__ <-
     # the backbone's __init__), so that a filter on its module matches too
-    warnings.warn('DeprecationWarning: pretrained is a deprecated, '
-                  'please use "init_cfg" instead', stacklevel=3)
+    warnings.warn(
+        'DeprecationWarning: pretrained is a deprecated, please use "init_cfg" instead',
+        stacklevel=3,
+    )
     return dict(type='Pretrained', checkpoint=pretrained)
 
 
@@ -82,13 +87,14 @@ class BaseBackbone(BaseModule):
                     m.eval()
         return self
 
-    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict,
-                              missing_keys, unexpected_keys, error_msgs):
+    def _load_from_state_dict(
+        self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
+    ):
         unbuilt = self.unbuilt_modules()
         dropped = {}
         for key in list(state_dict):
             if key.startswith(prefix):
-                name = key[len(prefix):].split('.', 1)[0]
+                name = key[len(prefix) :].split('.', 1)[0]
                 if name in unbuilt:
                     del state_dict[key]
                     dropped[name] = dropped.get(name, 0) + 1
@@ -97,6 +103,9 @@ class BaseBackbone(BaseModule):
                 f'{type(self).__name__} with out_indices {self.out_indices} does not build '
                 f'{", ".join(dropped)} (nothing after its deepest output, index '
                 f'{max(self.out_indices)}): skipped their {sum(dropped.values())} '
-                f'keys in the checkpoint', logger='current')
-        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict,
-                                      missing_keys, unexpected_keys, error_msgs)
+                f'keys in the checkpoint',
+                logger='current',
+            )
+        super()._load_from_state_dict(
+            state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
+        )

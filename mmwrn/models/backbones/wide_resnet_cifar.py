@@ -5,6 +5,7 @@ Named like mmpretrain's ``ResNet_CIFAR``: it is neither :class:`WiderResNet`
 nor mmpretrain's ImageNet WRN-50-2 (``configs/wrn``, a ResNet with wider
 bottlenecks). ``type='WideResNet'``, its first name, still builds it with a
 deprecation warning."""
+
 import warnings
 from typing import Optional, Sequence, Union
 
@@ -66,28 +67,33 @@ class WideResNet_CIFAR(BaseBackbone):
             weights.
     """
 
-    def __init__(self,
-                 depth: int = 28,
-                 widen_factor: int = 10,
-                 drop_rate: float = 0.,
-                 in_channels: int = 3,
-                 stem_channels: int = 16,
-                 out_indices: Sequence[int] = (3, ),
-                 frozen_stages: int = -1,
-                 norm_eval: bool = False,
-                 with_cp: Union[bool, str] = False,
-                 conv_cfg: Optional[dict] = None,
-                 norm_cfg: dict = dict(type='BN', requires_grad=True),
-                 act_cfg: dict = dict(type='ReLU', inplace=True),
-                 pretrained: Optional[str] = None,
-                 init_cfg=None):
+    def __init__(
+        self,
+        depth: int = 28,
+        widen_factor: int = 10,
+        drop_rate: float = 0.0,
+        in_channels: int = 3,
+        stem_channels: int = 16,
+        out_indices: Sequence[int] = (3,),
+        frozen_stages: int = -1,
+        norm_eval: bool = False,
+        with_cp: Union[bool, str] = False,
+        conv_cfg: Optional[dict] = None,
+        norm_cfg: dict = dict(type='BN', requires_grad=True),
+        act_cfg: dict = dict(type='ReLU', inplace=True),
+        pretrained: Optional[str] = None,
+        init_cfg=None,
+    ):
         super().__init__(pretrained=pretrained, init_cfg=init_cfg)
         if isinstance(depth, bool) or not isinstance(depth, int):
-            raise TypeError(f'depth must be an int 6n + 4 with n >= 1 (10, 16, 22, 28, 40, '
-                            f'...), got {got(depth)}')
+            raise TypeError(
+                f'depth must be an int 6n + 4 with n >= 1 (10, 16, 22, 28, 40, '
+                f'...), got {got(depth)}'
+            )
         if depth < 10 or (depth - 4) % 6:
-            raise ValueError(f'WRN depth must be 6n + 4 with n >= 1 (10, 16, 22, 28, '
-                             f'40, ...), got {depth}')
+            raise ValueError(
+                f'WRN depth must be 6n + 4 with n >= 1 (10, 16, 22, 28, 40, ...), got {depth}'
+            )
         if isinstance(widen_factor, bool) or not isinstance(widen_factor, int):
             raise TypeError(f'widen_factor must be a positive int, got {got(widen_factor)}')
         if widen_factor < 1:
@@ -101,15 +107,22 @@ class WideResNet_CIFAR(BaseBackbone):
         check_cfg('norm_cfg', norm_cfg, optional=False)
         check_cfg('act_cfg', act_cfg)
         if isinstance(out_indices, int) and not isinstance(out_indices, bool):
-            out_indices = (out_indices, )
-        if isinstance(out_indices, (str, bytes)) or not isinstance(out_indices, Sequence) \
-                or any(isinstance(i, bool) or not isinstance(i, int) for i in out_indices):
-            raise TypeError(f'out_indices must be an int or a sequence of ints, 0 (stem) .. 3 '
-                            f'or -4 .. -1, got {got(out_indices)}')
+            out_indices = (out_indices,)
+        if (
+            isinstance(out_indices, (str, bytes))
+            or not isinstance(out_indices, Sequence)
+            or any(isinstance(i, bool) or not isinstance(i, int) for i in out_indices)
+        ):
+            raise TypeError(
+                f'out_indices must be an int or a sequence of ints, 0 (stem) .. 3 '
+                f'or -4 .. -1, got {got(out_indices)}'
+            )
         if len(out_indices) == 0 or any(i not in range(-4, 4) for i in out_indices):
-            raise ValueError(f'out_indices must be a non-empty sequence of 0 (stem) .. 3 '
-                             f'(last group after the final norm) or -4 .. -1, '
-                             f'got {out_indices}')
+            raise ValueError(
+                f'out_indices must be a non-empty sequence of 0 (stem) .. 3 '
+                f'(last group after the final norm) or -4 .. -1, '
+                f'got {out_indices}'
+            )
         self.out_indices = tuple(i % 4 for i in out_indices)
         check_with_cp(with_cp)  # also where no unit is built (out_indices=(0, ))
         # groups 1 .. num_groups are built, the final norm with group 3 only
@@ -118,30 +131,34 @@ class WideResNet_CIFAR(BaseBackbone):
             raise ValueError(
                 f'frozen_stages must be in -1..{self.num_groups} for out_indices '
                 f'{self.out_indices} (groups after index {self.num_groups} are not '
-                f'built; -1..3 with index 3), got {frozen_stages}')
+                f'built; -1..3 with index 3), got {frozen_stages}'
+            )
         self.depth = depth
         self.widen_factor = widen_factor
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
         num_units = (depth - 4) // 6
         widths = tuple(w * widen_factor for w in (16, 32, 64))
-        self.feat_channels = (stem_channels, ) + widths
+        self.feat_channels = (stem_channels,) + widths
         self.out_channels = tuple(self.feat_channels[i] for i in self.out_indices)
 
-        self.stem = build_conv_layer(conv_cfg, in_channels, stem_channels, 3,
-                                     padding=1, bias=False)
+        self.stem = build_conv_layer(conv_cfg, in_channels, stem_channels, 3, padding=1, bias=False)
         ch_in = stem_channels
-        for g, (width, stride) in enumerate(zip(widths[:self.num_groups], (1, 2, 2)), 1):
+        for g, (width, stride) in enumerate(zip(widths[: self.num_groups], (1, 2, 2)), 1):
             units = []
             for u in range(num_units):
-                units.append(PreActResidualUnit(
-                    ch_in, (width, width),
-                    stride=stride if u == 0 else 1,
-                    drop_rate=drop_rate,
-                    conv_cfg=conv_cfg,
-                    norm_cfg=norm_cfg,
-                    act_cfg=act_cfg,
-                    with_cp=with_cp))
+                units.append(
+                    PreActResidualUnit(
+                        ch_in,
+                        (width, width),
+                        stride=stride if u == 0 else 1,
+                        drop_rate=drop_rate,
+                        conv_cfg=conv_cfg,
+                        norm_cfg=norm_cfg,
+                        act_cfg=act_cfg,
+                        with_cp=with_cp,
+                    )
+                )
                 ch_in = width
             self.add_module(f'group{g}', nn.Sequential(*units))
         if self.num_groups == 3:
@@ -152,13 +169,15 @@ class WideResNet_CIFAR(BaseBackbone):
     def frozen_modules(self):
         if self.frozen_stages < 0:
             return []
-        frozen = [self.stem] + [getattr(self, f'group{g}')
-                                for g in range(1, self.frozen_stages + 1)]
+        frozen = [self.stem] + [
+            getattr(self, f'group{g}') for g in range(1, self.frozen_stages + 1)
+        ]
         return frozen + [self.norm_out] if self.frozen_stages == 3 else frozen
 
     def unbuilt_modules(self):
         return tuple(f'group{g}' for g in range(self.num_groups + 1, 4)) + (
-            ('norm_out', ) if self.num_groups < 3 else ())
+            ('norm_out',) if self.num_groups < 3 else ()
+        )
 
     def forward(self, x):
         x = self.stem(x)
@@ -175,7 +194,10 @@ class WideResNet_CIFAR(BaseBackbone):
 @register_model(name='WideResNet')
 def build_deprecated_wide_resnet(**kwargs) -> WideResNet_CIFAR:
     """``type='WideResNet'``: the first name of :class:`WideResNet_CIFAR`."""
-    warnings.warn("type='WideResNet' is deprecated: it was renamed 'WideResNet_CIFAR' "
-                  '(the CIFAR WRN-d-k; not WiderResNet, not mmpretrain\'s WRN-50-2)',
-                  FutureWarning, stacklevel=2)
+    warnings.warn(
+        "type='WideResNet' is deprecated: it was renamed 'WideResNet_CIFAR' "
+        "(the CIFAR WRN-d-k; not WiderResNet, not mmpretrain's WRN-50-2)",
+        FutureWarning,
+        stacklevel=2,
+    )
     return WideResNet_CIFAR(**kwargs)

@@ -1,6 +1,7 @@
 """Wider ResNets of "Wider or Deeper: Revisiting the ResNet Model for Visual
 Recognition" (Wu, Shen & van den Hengel): Model A (ResNet-38), A1, A2 and the
 shallower depths 16 and 20, with dilation for output stride 16 or 8."""
+
 from typing import Optional, Sequence, Union
 
 import torch.nn as nn
@@ -145,8 +146,14 @@ class WiderResNet(BaseBackbone):
         20: (1, 1, 1, 3, 1, 1),
         38: (3, 3, 6, 3, 1, 1),
     }
-    level_channels = ((128, 128), (256, 256), (512, 512), (512, 1024),
-                      (512, 1024, 2048), (1024, 2048, 4096))
+    level_channels = (
+        (128, 128),
+        (256, 256),
+        (512, 512),
+        (512, 1024),
+        (512, 1024, 2048),
+        (1024, 2048, 4096),
+    )
     # how each of B2..B7 reduces the resolution by 2: 'pool' (3x3/2 max-pool
     # before the level), 'stride' (first unit strided) or None
     downsample_settings = {
@@ -155,40 +162,39 @@ class WiderResNet(BaseBackbone):
         'a2': ('pool', 'pool', 'stride', 'stride', 'stride', None),
     }
     # levels (0 = B2) whose downsampling becomes dilation, per output stride
-    dilated_levels = {32: (), 16: (4, ), 8: (3, 4)}
+    dilated_levels = {32: (), 16: (4,), 8: (3, 4)}
 
-    def __init__(self,
-                 depth: Optional[int] = 38,
-                 variant: str = 'a1',
-                 in_channels: int = 3,
-                 stem_channels: int = 64,
-                 num_units: Optional[Sequence[int]] = None,
-                 channels: Optional[Sequence[Sequence[int]]] = None,
-                 width_multiplier: Union[float, Sequence[float]] = 1.0,
-                 output_stride: int = 32,
-                 dilation_rule: str = 'ademxapp',
-                 drop_rates: Sequence[float] = (0., ) * 6,
-                 dropout_type: str = 'element',
-                 pool_padding: int = 1,
-                 out_indices: Sequence[int] = (6, ),
-                 frozen_stages: int = -1,
-                 norm_eval: bool = False,
-                 with_cp: Union[bool, str] = False,
-                 conv_cfg: Optional[dict] = None,
-                 norm_cfg: dict = dict(type='BN', requires_grad=True),
-                 act_cfg: dict = dict(type='ReLU', inplace=True),
-                 pretrained: Optional[str] = None,
-                 init_cfg=None):
+    def __init__(
+        self,
+        depth: Optional[int] = 38,
+        variant: str = 'a1',
+        in_channels: int = 3,
+        stem_channels: int = 64,
+        num_units: Optional[Sequence[int]] = None,
+        channels: Optional[Sequence[Sequence[int]]] = None,
+        width_multiplier: Union[float, Sequence[float]] = 1.0,
+        output_stride: int = 32,
+        dilation_rule: str = 'ademxapp',
+        drop_rates: Sequence[float] = (0.0,) * 6,
+        dropout_type: str = 'element',
+        pool_padding: int = 1,
+        out_indices: Sequence[int] = (6,),
+        frozen_stages: int = -1,
+        norm_eval: bool = False,
+        with_cp: Union[bool, str] = False,
+        conv_cfg: Optional[dict] = None,
+        norm_cfg: dict = dict(type='BN', requires_grad=True),
+        act_cfg: dict = dict(type='ReLU', inplace=True),
+        pretrained: Optional[str] = None,
+        init_cfg=None,
+    ):
         super().__init__(pretrained=pretrained, init_cfg=init_cfg)
         num_units = self._resolve_units(depth, num_units)
         check_number('in_channels', in_channels, int, 1)
         check_number('stem_channels', stem_channels, int, 1)
-        stem_channels, channels = self._resolve_channels(
-            stem_channels, channels, width_multiplier)
-        self._check_level_args(variant, output_stride, dilation_rule, drop_rates,
-                               pool_padding)
-        self._check_layer_args(frozen_stages, norm_eval, with_cp, conv_cfg, norm_cfg,
-                               act_cfg)
+        stem_channels, channels = self._resolve_channels(stem_channels, channels, width_multiplier)
+        self._check_level_args(variant, output_stride, dilation_rule, drop_rates, pool_padding)
+        self._check_layer_args(frozen_stages, norm_eval, with_cp, conv_cfg, norm_cfg, act_cfg)
         self.out_indices = self._resolve_out_indices(out_indices)
         # levels B2 .. B(num_levels + 1) are built, bn7 with B7 only
         self.num_levels = max(self.out_indices)
@@ -207,16 +213,23 @@ class WiderResNet(BaseBackbone):
         # full-resolution stem output is not kept, unless it is an output
         self.stem_recomputed = bool(with_cp) and 0 not in self.out_indices
         # channels of indices 0-6 of this layout (built or not)
-        self.feat_channels = (stem_channels, ) + tuple(c[-1] for c in channels)
+        self.feat_channels = (stem_channels,) + tuple(c[-1] for c in channels)
         self.out_channels = tuple(self.feat_channels[i] for i in self.out_indices)
 
         self.conv1a = build_conv_layer(
-            conv_cfg, in_channels, stem_channels, 3, padding=1, bias=False)
+            conv_cfg, in_channels, stem_channels, 3, padding=1, bias=False
+        )
         self._make_levels(
             pool_padding=pool_padding,
-            unit_cfg=dict(dropout_type=dropout_type, conv_cfg=conv_cfg,
-                          norm_cfg=norm_cfg, act_cfg=act_cfg, with_cp=with_cp),
-            drop_rates=drop_rates)
+            unit_cfg=dict(
+                dropout_type=dropout_type,
+                conv_cfg=conv_cfg,
+                norm_cfg=norm_cfg,
+                act_cfg=act_cfg,
+                with_cp=with_cp,
+            ),
+            drop_rates=drop_rates,
+        )
         if self.num_levels == 6:
             self.bn7 = build_norm_layer(norm_cfg, self.feat_channels[6])[1]
             self.act7 = build_activation_layer(act_cfg)
@@ -227,13 +240,14 @@ class WiderResNet(BaseBackbone):
         check_choice('variant', variant, tuple(WiderResNet.downsample_settings), KeyError)
         check_choice('output_stride', output_stride, tuple(WiderResNet.dilated_levels))
         check_choice('dilation_rule', dilation_rule, DILATION_RULES)
-        check_sequence('drop_rates', drop_rates, 6, float,
-                       'one rate in [0, 1) per level B2-B7')
+        check_sequence('drop_rates', drop_rates, 6, float, 'one rate in [0, 1) per level B2-B7')
         for i, rate in enumerate(drop_rates):
-            check_number(f'drop_rates[{i}] (level {LEVEL_NAMES[i]})', rate, float, 0, 1,
-                         high_open=True)
-        check_choice('pool_padding', pool_padding, (0, 1),
-                     note=' (0 or 1 pixels of max-pool padding)')
+            check_number(
+                f'drop_rates[{i}] (level {LEVEL_NAMES[i]})', rate, float, 0, 1, high_open=True
+            )
+        check_choice(
+            'pool_padding', pool_padding, (0, 1), note=' (0 or 1 pixels of max-pool padding)'
+        )
 
     @staticmethod
     def _check_layer_args(frozen_stages, norm_eval, with_cp, conv_cfg, norm_cfg, act_cfg):
@@ -249,7 +263,8 @@ class WiderResNet(BaseBackbone):
             raise ValueError(
                 f'frozen_stages must be in -1..{self.num_levels} for out_indices '
                 f'{self.out_indices} (levels after index {self.num_levels} are not '
-                f'built; -1..6 with index 6), got {frozen_stages}')
+                f'built; -1..6 with index 6), got {frozen_stages}'
+            )
 
     def _make_levels(self, pool_padding, unit_cfg, drop_rates):
         """Build B2 .. B(num_levels + 1) (``b2`` ...), each after its max-pool
@@ -261,28 +276,45 @@ class WiderResNet(BaseBackbone):
         # indices (1-6) of the outputs whose level starts with a max-pool
         self.pooled_levels = ()
         dilation = 1
-        for i, name in enumerate(LEVEL_NAMES[:self.num_levels]):
+        for i, name in enumerate(LEVEL_NAMES[: self.num_levels]):
             ds, destrided = downsample[i], i in dilated
             new_dilation = dilation * 2 if ds and destrided else dilation
             if ds == 'pool':
-                self.add_module(f'pool{i + 2}', make_max_pool(
-                    dilation if destrided else None, pool_padding))
-                self.pooled_levels += (i + 1, )
+                self.add_module(
+                    f'pool{i + 2}', make_max_pool(dilation if destrided else None, pool_padding)
+                )
+                self.pooled_levels += (i + 1,)
             kernels = UNIT_KERNELS[len(self.channels[i])]
             dilations = level_dilations(
-                kernels, self.num_units[i], dilation, new_dilation,
-                keep_first=ds == 'stride' and destrided and self.dilation_rule == 'ademxapp')
-            self.add_module(name, make_level(
-                self.feat_channels[i], self.channels[i], dilations,
-                stride=2 if ds == 'stride' and not destrided else 1,
-                drop_rate=drop_rates[i], **unit_cfg))
+                kernels,
+                self.num_units[i],
+                dilation,
+                new_dilation,
+                keep_first=ds == 'stride' and destrided and self.dilation_rule == 'ademxapp',
+            )
+            self.add_module(
+                name,
+                make_level(
+                    self.feat_channels[i],
+                    self.channels[i],
+                    dilations,
+                    stride=2 if ds == 'stride' and not destrided else 1,
+                    drop_rate=drop_rates[i],
+                    **unit_cfg,
+                ),
+            )
             self.conv_dilations.append(dilations)
             dilation = new_dilation
 
     def _resolve_units(self, depth, num_units):
         if depth is not None or num_units is None:
-            check_choice('depth', depth, tuple(self.arch_settings), KeyError,
-                         note=', or depth=None with num_units for a custom layout')
+            check_choice(
+                'depth',
+                depth,
+                tuple(self.arch_settings),
+                KeyError,
+                note=', or depth=None with num_units for a custom layout',
+            )
         if num_units is None:
             return self.arch_settings[depth]
         check_sequence('num_units', num_units, 6, int, 'six positive ints, B2-B7')
@@ -290,40 +322,54 @@ class WiderResNet(BaseBackbone):
         if any(n < 1 for n in num_units):
             raise ValueError(f'num_units needs six positive ints (B2-B7), got {num_units}')
         if depth is not None and self.arch_settings.get(depth) != num_units:
-            raise ValueError(f'num_units {num_units} contradicts depth {depth} '
-                             f'({self.arch_settings.get(depth)}); pass depth=None '
-                             'for a custom layout')
+            raise ValueError(
+                f'num_units {num_units} contradicts depth {depth} '
+                f'({self.arch_settings.get(depth)}); pass depth=None '
+                'for a custom layout'
+            )
         return num_units
 
     def _resolve_channels(self, stem_channels, channels, width_multiplier):
         if channels is not None:
             if width_multiplier != 1.0:
                 raise ValueError('give either channels or width_multiplier, not both')
-            if isinstance(channels, (str, bytes)) or not isinstance(channels, Sequence) or \
-                    any(isinstance(c, (str, bytes)) or not isinstance(c, Sequence)
-                        for c in channels):
-                raise TypeError('channels must be six sequences (B2-B7) of 2 (b33) or 3 '
-                                f'(b131) conv widths, got {got(channels)}')
+            if (
+                isinstance(channels, (str, bytes))
+                or not isinstance(channels, Sequence)
+                or any(isinstance(c, (str, bytes)) or not isinstance(c, Sequence) for c in channels)
+            ):
+                raise TypeError(
+                    'channels must be six sequences (B2-B7) of 2 (b33) or 3 '
+                    f'(b131) conv widths, got {got(channels)}'
+                )
             channels = tuple(tuple(c) for c in channels)
             if len(channels) != 6 or any(len(c) not in UNIT_KERNELS for c in channels):
                 raise ValueError(
                     'channels needs six levels (B2-B7) of 2 (b33) or 3 (b131) '
-                    f'conv widths, got {channels}')
+                    f'conv widths, got {channels}'
+                )
             for i, level in enumerate(channels):
                 for c in level:
                     check_number(f'channels[{i}] (level {LEVEL_NAMES[i]}) width', c, int, 1)
             return stem_channels, channels
         widths = width_multiplier
         if isinstance(widths, (int, float)) and not isinstance(widths, bool):
-            widths = (float(widths), ) * 5
-        if isinstance(widths, (str, bytes)) or not isinstance(widths, Sequence) or \
-                any(isinstance(w, bool) or not isinstance(w, (int, float)) for w in widths):
-            raise TypeError('width_multiplier must be one positive number or five (stem, '
-                            f'B2, B3, B4, B5), got {got(width_multiplier)}')
+            widths = (float(widths),) * 5
+        if (
+            isinstance(widths, (str, bytes))
+            or not isinstance(widths, Sequence)
+            or any(isinstance(w, bool) or not isinstance(w, (int, float)) for w in widths)
+        ):
+            raise TypeError(
+                'width_multiplier must be one positive number or five (stem, '
+                f'B2, B3, B4, B5), got {got(width_multiplier)}'
+            )
         widths = tuple(widths)
         if len(widths) != 5 or any(w <= 0 for w in widths):
-            raise ValueError('width_multiplier is one positive number or five '
-                             f'(stem, B2, B3, B4, B5), got {width_multiplier}')
+            raise ValueError(
+                'width_multiplier is one positive number or five '
+                f'(stem, B2, B3, B4, B5), got {width_multiplier}'
+            )
 
         def widen(base, width, floor=0):  # ademxapp's rule
             return max(floor, min(1024, int(base * width)))
@@ -337,15 +383,22 @@ class WiderResNet(BaseBackbone):
     @staticmethod
     def _resolve_out_indices(out_indices):
         if isinstance(out_indices, int) and not isinstance(out_indices, bool):
-            out_indices = (out_indices, )
+            out_indices = (out_indices,)
         valid = range(-7, 7)
-        if isinstance(out_indices, (str, bytes)) or not isinstance(out_indices, Sequence) \
-                or any(isinstance(i, bool) or not isinstance(i, int) for i in out_indices):
-            raise TypeError(f'out_indices must be an int or a sequence of ints, 0 (stem) .. '
-                            f'6 (B7 after bn7) or -7 .. -1, got {got(out_indices)}')
+        if (
+            isinstance(out_indices, (str, bytes))
+            or not isinstance(out_indices, Sequence)
+            or any(isinstance(i, bool) or not isinstance(i, int) for i in out_indices)
+        ):
+            raise TypeError(
+                f'out_indices must be an int or a sequence of ints, 0 (stem) .. '
+                f'6 (B7 after bn7) or -7 .. -1, got {got(out_indices)}'
+            )
         if len(out_indices) == 0 or any(i not in valid for i in out_indices):
-            raise ValueError(f'out_indices must be a non-empty sequence of 0 (stem) .. '
-                             f'6 (B7 after bn7) or -7 .. -1, got {out_indices}')
+            raise ValueError(
+                f'out_indices must be a non-empty sequence of 0 (stem) .. '
+                f'6 (B7 after bn7) or -7 .. -1, got {out_indices}'
+            )
         resolved = tuple(i % 7 for i in out_indices)
         if len(set(resolved)) != len(resolved):
             raise ValueError(f'out_indices has duplicates: {out_indices}')
@@ -354,17 +407,17 @@ class WiderResNet(BaseBackbone):
     def frozen_modules(self):
         if self.frozen_stages < 0:
             return []
-        frozen = [self.conv1a] + [getattr(self, n) for n in LEVEL_NAMES[:self.frozen_stages]]
+        frozen = [self.conv1a] + [getattr(self, n) for n in LEVEL_NAMES[: self.frozen_stages]]
         return frozen + [self.bn7] if self.frozen_stages == 6 else frozen
 
     def unbuilt_modules(self):
-        return LEVEL_NAMES[self.num_levels:] + (('bn7', ) if self.num_levels < 6 else ())
+        return LEVEL_NAMES[self.num_levels :] + (('bn7',) if self.num_levels < 6 else ())
 
     def stem_modules(self):
         """The modules between the image and B2's first unit: ``conv1a``,
         then ``pool2`` where B2 starts with a max-pool. With
         ``stem_recomputed`` that unit runs them (its recompute source)."""
-        return (self.conv1a, self.pool2) if 1 in self.pooled_levels else (self.conv1a, )
+        return (self.conv1a, self.pool2) if 1 in self.pooled_levels else (self.conv1a,)
 
     def forward(self, x):
         outs = {}  # only the requested outputs stay alive (lower peak memory)
@@ -402,8 +455,8 @@ def make_max_pool(dilation, padding):
     if dilation is None:
         return nn.MaxPool2d(3, stride=2, padding=padding)
     return nn.Sequential(
-        nn.ConstantPad2d(dilation, float('-inf')),
-        nn.MaxPool2d(3, stride=1, dilation=dilation))
+        nn.ConstantPad2d(dilation, float('-inf')), nn.MaxPool2d(3, stride=1, dilation=dilation)
+    )
 
 
 def level_dilations(kernels, num_units, dilation, new_dilation, keep_first):
@@ -426,7 +479,13 @@ def make_level(in_channels, channels, dilations, stride=1, **unit_cfg):
     changes)."""
     units = []
     for u, dils in enumerate(dilations):
-        units.append(PreActResidualUnit(
-            in_channels if u == 0 else channels[-1], channels,
-            stride=stride if u == 0 else 1, dilations=dils, **unit_cfg))
+        units.append(
+            PreActResidualUnit(
+                in_channels if u == 0 else channels[-1],
+                channels,
+                stride=stride if u == 0 else 1,
+                dilations=dils,
+                **unit_cfg,
+            )
+        )
     return nn.Sequential(*units)

@@ -1,4 +1,5 @@
 """The segmentation head of "Wider or Deeper" (the paper's "2 conv." head)."""
+
 import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule
@@ -10,7 +11,7 @@ from mmwrn.registry import register_model
 from ..utils.args import check_bool, check_number
 
 
-@register_model(hosts=('mmseg', ))
+@register_model(hosts=('mmseg',))
 class TwoConvHead(BaseDecodeHead):
     """The paper's "2 conv." head: ``conv6a`` (3x3, dilation 12, 4096 -> 512,
     with bias, ReLU, no norm) then the classifier ``conv_seg`` (3x3,
@@ -39,20 +40,24 @@ class TwoConvHead(BaseDecodeHead):
             ``act_cfg``, ``loss_decode``, ``sampler``, ``align_corners``, ...).
     """
 
-    def __init__(self,
-                 in_channels=4096,
-                 channels=512,
-                 kernel_size=3,
-                 dilation=12,
-                 classifier_kernel_size=3,
-                 classifier_dilation=12,
-                 loss_at_feature_resolution=True,
-                 dropout_ratio=0.,
-                 **kwargs):
+    def __init__(
+        self,
+        in_channels=4096,
+        channels=512,
+        kernel_size=3,
+        dilation=12,
+        classifier_kernel_size=3,
+        classifier_dilation=12,
+        loss_at_feature_resolution=True,
+        dropout_ratio=0.0,
+        **kwargs,
+    ):
         check_number('in_channels', in_channels, int, 1)
         check_number('channels', channels, int, 1)
-        for name, k in (('kernel_size', kernel_size),
-                        ('classifier_kernel_size', classifier_kernel_size)):
+        for name, k in (
+            ('kernel_size', kernel_size),
+            ('classifier_kernel_size', classifier_kernel_size),
+        ):
             check_number(name, k, int, 1)
             if k % 2 != 1:
                 raise ValueError(f'{name} must be odd, got {k}')
@@ -66,13 +71,22 @@ class TwoConvHead(BaseDecodeHead):
         super().__init__(in_channels, channels, dropout_ratio=dropout_ratio, **kwargs)
         self.loss_at_feature_resolution = loss_at_feature_resolution
         self.conv6a = ConvModule(
-            self.in_channels, self.channels, kernel_size,
-            padding=dilation * (kernel_size - 1) // 2, dilation=dilation,
-            conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg, act_cfg=self.act_cfg)
+            self.in_channels,
+            self.channels,
+            kernel_size,
+            padding=dilation * (kernel_size - 1) // 2,
+            dilation=dilation,
+            conv_cfg=self.conv_cfg,
+            norm_cfg=self.norm_cfg,
+            act_cfg=self.act_cfg,
+        )
         self.conv_seg = nn.Conv2d(
-            self.channels, self.out_channels, classifier_kernel_size,
+            self.channels,
+            self.out_channels,
+            classifier_kernel_size,
             padding=classifier_dilation * (classifier_kernel_size - 1) // 2,
-            dilation=classifier_dilation)
+            dilation=classifier_dilation,
+        )
 
     def forward(self, inputs):
         return self.cls_seg(self.conv6a(self._transform_inputs(inputs)))

@@ -1,5 +1,6 @@
 """PSA's CAM classifier (jiwoon-ahn/psa ``network/resnet38_cls.py``) as an
 mmpretrain multi-label head."""
+
 from typing import Optional, Tuple
 
 import torch
@@ -11,7 +12,7 @@ from mmpretrain.structures import label_to_onehot
 from mmwrn.registry import register_model
 
 
-@register_model(hosts=('mmpretrain', ))
+@register_model(hosts=('mmpretrain',))
 class CAMClsHead(MultiLabelClsHead):
     """Multi-label head that also gives class activation maps (CAMs).
 
@@ -34,15 +35,16 @@ class CAMClsHead(MultiLabelClsHead):
         init_cfg (dict): ``fc8`` is Xavier-uniform initialised as in PSA.
     """
 
-    def __init__(self,
-                 num_classes: int,
-                 in_channels: int,
-                 dropout: float = 0.5,
-                 loss: dict = dict(type='CrossEntropyLoss', use_sigmoid=True),
-                 thr: Optional[float] = None,
-                 topk: Optional[int] = None,
-                 init_cfg: Optional[dict] = dict(
-                     type='Xavier', layer='Conv2d', distribution='uniform')):
+    def __init__(
+        self,
+        num_classes: int,
+        in_channels: int,
+        dropout: float = 0.5,
+        loss: dict = dict(type='CrossEntropyLoss', use_sigmoid=True),
+        thr: Optional[float] = None,
+        topk: Optional[int] = None,
+        init_cfg: Optional[dict] = dict(type='Xavier', layer='Conv2d', distribution='uniform'),
+    ):
         super().__init__(loss=loss, thr=thr, topk=topk, init_cfg=init_cfg)
         self.num_classes = num_classes
         self.in_channels = in_channels
@@ -53,8 +55,10 @@ class CAMClsHead(MultiLabelClsHead):
         """The last backbone output, a ``(N, C, H, W)`` feature map."""
         x = feats[-1]
         if x.dim() != 4:
-            raise ValueError(f'{type(self).__name__} needs a feature map (N, C, H, W), '
-                             f'got shape {tuple(x.shape)}: build the classifier without a neck')
+            raise ValueError(
+                f'{type(self).__name__} needs a feature map (N, C, H, W), '
+                f'got shape {tuple(x.shape)}: build the classifier without a neck'
+            )
         return x
 
     def forward(self, feats: Tuple[torch.Tensor]) -> torch.Tensor:
@@ -65,9 +69,14 @@ class CAMClsHead(MultiLabelClsHead):
         # mmpretrain's multi-label loss averages over images only (a sum over
         # classes); PSA's multilabel_soft_margin_loss also over classes
         kwargs.setdefault('avg_factor', cls_score.numel())
-        target = torch.stack([
-            s.gt_score.float() if 'gt_score' in s else
-            label_to_onehot(s.gt_label, cls_score.size(1)).float() for s in data_samples])
+        target = torch.stack(
+            [
+                s.gt_score.float()
+                if 'gt_score' in s
+                else label_to_onehot(s.gt_label, cls_score.size(1)).float()
+                for s in data_samples
+            ]
+        )
         return dict(loss=self.loss_module(cls_score, target, **kwargs))
 
     def cams(self, feats: Tuple[torch.Tensor]) -> torch.Tensor:

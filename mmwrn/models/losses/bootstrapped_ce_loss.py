@@ -1,5 +1,6 @@
 """Softmax cross-entropy with online bootstrapping, as ademxapp trains its
 segmenters."""
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -8,7 +9,7 @@ from mmwrn.registry import register_model
 from ..utils.args import check_number, got
 
 
-@register_model(hosts=('mmseg', ))
+@register_model(hosts=('mmseg',))
 class BootstrappedCrossEntropyLoss(nn.Module):
     """Cross-entropy over the hard pixels of the batch.
 
@@ -40,7 +41,7 @@ class BootstrappedCrossEntropyLoss(nn.Module):
         check_number('min_kept', min_kept, int, 0)
         check_number('loss_weight', loss_weight, float)
         if not isinstance(loss_name, str):
-            raise TypeError(f'loss_name must be a str (e.g. \'loss_ce\'), got {got(loss_name)}')
+            raise TypeError(f"loss_name must be a str (e.g. 'loss_ce'), got {got(loss_name)}")
         self.thresh = thresh
         self.min_kept = int(min_kept)
         self.loss_weight = loss_weight
@@ -48,13 +49,14 @@ class BootstrappedCrossEntropyLoss(nn.Module):
 
     def forward(self, cls_score, label, weight=None, ignore_index=255, **kwargs):
         if weight is not None:
-            raise ValueError('BootstrappedCrossEntropyLoss selects its own pixels; '
-                             'do not combine it with a pixel sampler')
+            raise ValueError(
+                'BootstrappedCrossEntropyLoss selects its own pixels; '
+                'do not combine it with a pixel sampler'
+            )
         if kwargs:
             raise TypeError(f'unexpected arguments {sorted(kwargs)}')
         valid = label != ignore_index
-        nll = F.cross_entropy(cls_score, label.masked_fill(~valid, 0),
-                              reduction='none')[valid]
+        nll = F.cross_entropy(cls_score, label.masked_fill(~valid, 0), reduction='none')[valid]
         if nll.numel() == 0:
             return cls_score.sum() * 0
         keep = torch.exp(-nll.detach()) <= self.thresh

@@ -1,5 +1,6 @@
 """Argument checks of the public constructors: every message names the
 argument, the value, its type when the type is wrong, and the valid choices."""
+
 from collections.abc import Sequence
 
 _NAMES = {int: 'an int', float: 'a float', bool: 'a bool', str: 'a str', dict: 'a dict'}
@@ -40,10 +41,12 @@ def check_number(name, value, kind=int, low=None, high=None, high_open=False):
     if low is None and high is None:
         valid = ''
     if not _is(value, kind):
-        raise TypeError(f'{name} must be {_NAMES[kind]}{" " + valid if valid else ""}, '
-                        f'got {got(value)}')
-    if (low is not None and value < low) or (high is not None and (
-            value >= high if high_open else value > high)):
+        raise TypeError(
+            f'{name} must be {_NAMES[kind]}{" " + valid if valid else ""}, got {got(value)}'
+        )
+    if (low is not None and value < low) or (
+        high is not None and (value >= high if high_open else value > high)
+    ):
         raise ValueError(f'{name} must be {valid}, got {value!r}')
 
 
@@ -58,17 +61,22 @@ def check_cfg(name, value, optional=True):
         return
     if not isinstance(value, dict):
         none = ' or None' if optional else ''
-        raise TypeError(f'{name} must be a config dict{none} (e.g. dict(type=...)), '
-                        f'got {got(value)}')
+        raise TypeError(
+            f'{name} must be a config dict{none} (e.g. dict(type=...)), got {got(value)}'
+        )
 
 
 def check_sequence(name, value, length, kind=float, what=''):
     """``value`` must be a sequence (not a str) of ``length`` items of
     ``kind``; ``what`` describes the items (e.g. 'one per level B2-B7')."""
-    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or \
-            len(value) != length or not all(_is(v, kind) for v in value):
+    if (
+        isinstance(value, (str, bytes))
+        or not isinstance(value, Sequence)
+        or len(value) != length
+        or not all(_is(v, kind) for v in value)
+    ):
         note = f' ({what})' if what else ''
         items = {int: 'ints', float: 'floats'}.get(kind, kind.__name__)
-        raise (TypeError if not isinstance(value, Sequence) or isinstance(value, str)
-               else ValueError)(f'{name} must be a sequence of {length} {items}{note}, '
-                                f'got {got(value)}')
+        raise (
+            TypeError if not isinstance(value, Sequence) or isinstance(value, str) else ValueError
+        )(f'{name} must be a sequence of {length} {items}{note}, got {got(value)}')

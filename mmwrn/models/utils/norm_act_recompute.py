@@ -9,6 +9,7 @@ back in backward by running norm + activation again, without recomputing the
 convs (``torch.utils.checkpoint`` around norm + activation alone would not
 help: the conv would still keep its input).
 """
+
 from contextlib import ExitStack, contextmanager
 from functools import partial
 from typing import Callable, Optional, Sequence, Tuple
@@ -24,13 +25,18 @@ from .recompute import running_stats_kept
 def check_recomputable_conv(conv: nn.Module, name: str) -> None:
     """Raise if ``conv`` is not a convolution whose backward
     :func:`norm_act_conv` can compute (``nn.Conv2d`` with zero padding)."""
-    if (type(conv).forward is not nn.Conv2d.forward or conv.bias is not None
-            or conv.padding_mode != 'zeros' or isinstance(conv.padding, str)):
+    if (
+        type(conv).forward is not nn.Conv2d.forward
+        or conv.bias is not None
+        or conv.padding_mode != 'zeros'
+        or isinstance(conv.padding, str)
+    ):
         raise ValueError(
             f"with_cp='norm_act' computes the convs' backward itself and supports "
             f'torch.nn.Conv2d without bias, with zero padding given as ints '
             f"(conv_cfg None, dict(type='Conv') or dict(type='Conv2d')); {name} is "
-            f'{type(conv).__name__}: use with_cp=True (or False) with this conv_cfg')
+            f'{type(conv).__name__}: use with_cp=True (or False) with this conv_cfg'
+        )
 
 
 def _autocast_state(device_type):
@@ -65,7 +71,7 @@ def _rng_state_set(device, state):
         yield
         return
     now = _get_rng_state(device)
-    args = () if device.type == 'cpu' else (device, )
+    args = () if device.type == 'cpu' else (device,)
     _rng_module(device).set_rng_state(state, *args)
     try:
         yield
@@ -86,7 +92,7 @@ class _Stage:
         self.other_params = tuple(norm.parameters()) + act_params
         self.params = self.other_params + tuple(c.weight for c in self.convs)
         # whose BN statistics the recomputation must leave as they are
-        self.modules = (norm, ) + tuple(m for m in self.source_fns if isinstance(m, nn.Module))
+        self.modules = (norm,) + tuple(m for m in self.source_fns if isinstance(m, nn.Module))
 
     def conv_input(self, x):
         x = self.act(self.norm(x))
@@ -118,14 +124,15 @@ class _NormActConv(torch.autograd.Function):
     @staticmethod
     @once_differentiable
     def backward(ctx, *grads):
-        x, = ctx.saved_tensors
+        (x,) = ctx.saved_tensors
         stage = ctx.stage
-        need = (ctx.needs_input_grad[1], ) + ctx.needs_input_grad[3:]  # x, *params
+        need = (ctx.needs_input_grad[1],) + ctx.needs_input_grad[3:]  # x, *params
         n_other = 1 + len(stage.other_params)  # x and the non-conv parameters
         need_d = any(need[:n_other])  # a gradient through norm + activation
         enabled, dtype, cache = ctx.autocast
-        autocast = partial(torch.autocast, x.device.type, dtype=dtype, enabled=enabled,
-                           cache_enabled=cache)
+        autocast = partial(
+            torch.autocast, x.device.type, dtype=dtype, enabled=enabled, cache_enabled=cache
+        )
         with ExitStack() as stack:
             # BN keeps its running statistics for backward: restore them (one
             # update per step) only once autograd.grad has run
@@ -134,11 +141,10 @@ class _NormActConv(torch.autograd.Function):
             if stage.source_fns:
                 with torch.no_grad(), autocast():
                     x = stage.recompute_x(x)
-            targets = [t for t, n in zip((x, ) + stage.other_params, need) if n]
+            targets = [t for t, n in zip((x,) + stage.other_params, need) if n]
             if need[0]:
                 targets[0] = x = x.detach().requires_grad_()
-            with torch.set_grad_enabled(need_d), _rng_state_set(x.device, ctx.rng), \
-                    autocast():
+            with torch.set_grad_enabled(need_d), _rng_state_set(x.device, ctx.rng), autocast():
                 d = stage.conv_input(x)
             grad_d, grad_w = None, []
             for conv, g, need_w in zip(stage.convs, grads, need[n_other:]):
@@ -148,26 +154,40 @@ class _NormActConv(torch.autograd.Function):
                 # what autograd calls for a conv (ConvolutionBackward0), on the
                 # tensors the conv ran on (cast as autocast cast them)
                 gi, gw, _ = torch.ops.aten.convolution_backward(
-                    g, d.detach().to(g.dtype), conv.weight.to(g.dtype), None, conv.stride,
-                    conv.padding, conv.dilation, False, [0, 0], conv.groups,
-                    [need_d, need_w, False])
+                    g,
+                    d.detach().to(g.dtype),
+                    conv.weight.to(g.dtype),
+                    None,
+                    conv.stride,
+                    conv.padding,
+                    conv.dilation,
+                    False,
+                    [0, 0],
+                    conv.groups,
+                    [need_d, need_w, False],
+                )
                 grad_w.append(None if gw is None else gw.to(conv.weight.dtype))
                 if gi is not None:  # autocast's cast back, then the sum over convs
                     gi = gi.to(d.dtype)
                     grad_d = gi if grad_d is None else grad_d.add_(gi)
                 del gi
-            grad_other = iter(torch.autograd.grad(d, targets, grad_d) if grad_d is not None
-                              else [None] * len(targets))
+            grad_other = iter(
+                torch.autograd.grad(d, targets, grad_d)
+                if grad_d is not None
+                else [None] * len(targets)
+            )
         grad_x, *grad_other = [next(grad_other) if n else None for n in need[:n_other]]
         return (None, grad_x, None, *grad_other, *grad_w)
 
 
-def norm_act_conv(x: torch.Tensor,
-                  norm: nn.Module,
-                  act: Callable,
-                  convs: Sequence[nn.Conv2d],
-                  dropout: Optional[nn.Module] = None,
-                  source: Optional[Tuple[torch.Tensor, Sequence[Callable]]] = None):
+def norm_act_conv(
+    x: torch.Tensor,
+    norm: nn.Module,
+    act: Callable,
+    convs: Sequence[nn.Conv2d],
+    dropout: Optional[nn.Module] = None,
+    source: Optional[Tuple[torch.Tensor, Sequence[Callable]]] = None,
+):
     """Run ``h = dropout(act(norm(x)))`` and every conv on ``h``, keeping for
     backward only ``x``: norm, activation and dropout are run again in
     backward, the convs are not.
@@ -220,7 +240,7 @@ class _ActKeepingMask(torch.autograd.Function):
     @staticmethod
     @once_differentiable
     def backward(ctx, grad):
-        passed, = ctx.saved_tensors
+        (passed,) = ctx.saved_tensors
         if ctx.negative_slope == 0:
             return grad.masked_fill(~passed, 0), None
         return torch.where(passed, grad, grad * ctx.negative_slope), None
@@ -235,7 +255,7 @@ def act_keeping_mask(x: torch.Tensor, act: Callable) -> torch.Tensor:
     would otherwise keep that output alive after the conv's backward freed
     it, until its own backward: the largest tensor at the start of backward."""
     if type(act) is nn.ReLU:
-        return _ActKeepingMask.apply(x, 0.)
+        return _ActKeepingMask.apply(x, 0.0)
     if type(act) is nn.LeakyReLU and act.negative_slope > 0:
         return _ActKeepingMask.apply(x, float(act.negative_slope))
     return act(x)

@@ -1,5 +1,6 @@
 """The pre-activation ("identity mapping") residual unit shared by every mmwrn
 backbone: Wider ResNets (``b33`` and ``b131`` units) and WRN-d-k (``b33``)."""
+
 from functools import partial
 from typing import Optional, Sequence, Union
 
@@ -67,37 +68,41 @@ class PreActResidualUnit(BaseModule):
         init_cfg (dict or list[dict], optional): Initialization config.
     """
 
-    def __init__(self,
-                 in_channels: int,
-                 channels: Sequence[int],
-                 stride: int = 1,
-                 dilations: Optional[Sequence[int]] = None,
-                 drop_rate: float = 0.,
-                 dropout_type: str = 'element',
-                 conv_cfg: Optional[dict] = None,
-                 norm_cfg: dict = dict(type='BN'),
-                 act_cfg: dict = dict(type='ReLU', inplace=True),
-                 with_cp: Union[bool, str] = False,
-                 init_cfg=None):
+    def __init__(
+        self,
+        in_channels: int,
+        channels: Sequence[int],
+        stride: int = 1,
+        dilations: Optional[Sequence[int]] = None,
+        drop_rate: float = 0.0,
+        dropout_type: str = 'element',
+        conv_cfg: Optional[dict] = None,
+        norm_cfg: dict = dict(type='BN'),
+        act_cfg: dict = dict(type='ReLU', inplace=True),
+        with_cp: Union[bool, str] = False,
+        init_cfg=None,
+    ):
         super().__init__(init_cfg=init_cfg)
         channels = tuple(channels)
         if len(channels) not in UNIT_KERNELS:
-            raise ValueError(
-                f'a unit has 2 convs (b33) or 3 convs (b131), got channels={channels}')
+            raise ValueError(f'a unit has 2 convs (b33) or 3 convs (b131), got channels={channels}')
         kernels = UNIT_KERNELS[len(channels)]
-        dilations = tuple(dilations) if dilations is not None else (1, ) * len(channels)
+        dilations = tuple(dilations) if dilations is not None else (1,) * len(channels)
         if len(dilations) != len(channels):
-            raise ValueError(f'dilations {dilations} must have one entry per conv '
-                             f'({len(channels)})')
+            raise ValueError(
+                f'dilations {dilations} must have one entry per conv ({len(channels)})'
+            )
         for k, d in zip(kernels, dilations):
             if k == 1 and d != 1:
-                raise ValueError(f'1x1 convs take no dilation, got dilations={dilations} '
-                                 f'for kernels {kernels}')
+                raise ValueError(
+                    f'1x1 convs take no dilation, got dilations={dilations} for kernels {kernels}'
+                )
         if not 0 <= drop_rate < 1:
             raise ValueError(f'drop_rate must be in [0, 1), got {drop_rate}')
         if dropout_type not in DROPOUT_TYPES:
-            raise ValueError(f'dropout_type must be one of {tuple(DROPOUT_TYPES)}, '
-                             f'got {dropout_type!r}')
+            raise ValueError(
+                f'dropout_type must be one of {tuple(DROPOUT_TYPES)}, got {dropout_type!r}'
+            )
         check_with_cp(with_cp)
 
         self.in_channels = in_channels
@@ -120,17 +125,25 @@ class PreActResidualUnit(BaseModule):
             self.add_module(f'norm{i}', build_norm_layer(norm_cfg, ch_in)[1])
             if not self.shared_act:
                 self.add_module(f'act{i}', build_activation_layer(act_cfg))
-            self.add_module(f'conv{i}', build_conv_layer(
-                conv_cfg, ch_in, ch, k,
-                stride=stride if i == 1 else 1,
-                padding=d * (k - 1) // 2,
-                dilation=d,
-                bias=False))
+            self.add_module(
+                f'conv{i}',
+                build_conv_layer(
+                    conv_cfg,
+                    ch_in,
+                    ch,
+                    k,
+                    stride=stride if i == 1 else 1,
+                    padding=d * (k - 1) // 2,
+                    dilation=d,
+                    bias=False,
+                ),
+            )
             ch_in = ch
         self.dropout = DROPOUT_TYPES[dropout_type](drop_rate) if drop_rate > 0 else None
         if stride != 1 or in_channels != channels[-1]:
             self.shortcut = build_conv_layer(
-                conv_cfg, in_channels, channels[-1], 1, stride=stride, bias=False)
+                conv_cfg, in_channels, channels[-1], 1, stride=stride, bias=False
+            )
         else:
             self.shortcut = None
         if with_cp == 'norm_act':
@@ -176,16 +189,21 @@ class PreActResidualUnit(BaseModule):
         activations and convs too).
         """
         act = self._act
-        convs = (self.conv1, ) if self.shortcut is None else (self.conv1, self.shortcut)
+        convs = (self.conv1,) if self.shortcut is None else (self.conv1, self.shortcut)
         out, *shortcut = norm_act_conv(x, self.norm1, act(1), convs, source=source)
         shortcut = shortcut[0] if shortcut else x
         for i in range(2, self.num_convs + 1):
             if source is not None:
                 prev = (getattr(self, f'norm{i - 1}'), act(i - 1), getattr(self, f'conv{i - 1}'))
                 source = (source[0], tuple(source[1]) + prev)
-            out, = norm_act_conv(out, getattr(self, f'norm{i}'), act(i),
-                                 (getattr(self, f'conv{i}'), ), source=source,
-                                 dropout=self.dropout if i == self.num_convs else None)
+            (out,) = norm_act_conv(
+                out,
+                getattr(self, f'norm{i}'),
+                act(i),
+                (getattr(self, f'conv{i}'),),
+                source=source,
+                dropout=self.dropout if i == self.num_convs else None,
+            )
         # in place: norm_act_conv keeps no output
         return out.add_(shortcut)
 
@@ -228,6 +246,8 @@ class PreActResidualUnit(BaseModule):
 def check_with_cp(with_cp):
     """Raise a ``ValueError`` listing the choices if ``with_cp`` is not one."""
     if not (isinstance(with_cp, bool) or with_cp in WITH_CP_MODES[2:]):
-        raise ValueError(f'with_cp must be one of {WITH_CP_MODES} (False: keep all for '
-                         "backward, True: recompute whole units, 'norm_act': recompute "
-                         f'norm + activation only), got {with_cp!r}')
+        raise ValueError(
+            f'with_cp must be one of {WITH_CP_MODES} (False: keep all for '
+            "backward, True: recompute whole units, 'norm_act': recompute "
+            f'norm + activation only), got {with_cp!r}'
+        )

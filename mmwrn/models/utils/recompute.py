@@ -1,4 +1,5 @@
 """Activation checkpointing that leaves the BN running statistics as without it."""
+
 from contextlib import contextmanager
 
 import torch
@@ -9,10 +10,15 @@ from torch.nn.modules.batchnorm import _BatchNorm
 @contextmanager
 def running_stats_kept(*modules):
     """Restore the BN running statistics of ``modules`` on exit."""
-    bns = [m for module in modules for m in module.modules()
-           if isinstance(m, _BatchNorm) and m.track_running_stats and m.training]
-    saved = [(m.running_mean.clone(), m.running_var.clone(),
-              m.num_batches_tracked.clone()) for m in bns]
+    bns = [
+        m
+        for module in modules
+        for m in module.modules()
+        if isinstance(m, _BatchNorm) and m.track_running_stats and m.training
+    ]
+    saved = [
+        (m.running_mean.clone(), m.running_var.clone(), m.num_batches_tracked.clone()) for m in bns
+    ]
     try:
         yield
     finally:
@@ -24,8 +30,9 @@ def running_stats_kept(*modules):
 
 def needs_grad(x, *modules):
     """Whether running ``modules`` on ``x`` builds an autograd graph."""
-    return torch.is_grad_enabled() and (x.requires_grad or any(
-        p.requires_grad for m in modules for p in m.parameters()))
+    return torch.is_grad_enabled() and (
+        x.requires_grad or any(p.requires_grad for m in modules for p in m.parameters())
+    )
 
 
 def recompute(fn, x, *modules):

@@ -1,4 +1,5 @@
 """Synchronised batch norm that also synchronises CPU tensors."""
+
 import torch
 import torch.distributed as dist
 import torch.distributed.nn.functional as dist_fn
@@ -23,8 +24,16 @@ class SyncBatchNorm(_BatchNorm):
     Args: as ``nn.BatchNorm2d``, plus ``process_group`` (default: the world).
     """
 
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
-                 track_running_stats=True, process_group=None, **kwargs):
+    def __init__(
+        self,
+        num_features,
+        eps=1e-5,
+        momentum=0.1,
+        affine=True,
+        track_running_stats=True,
+        process_group=None,
+        **kwargs,
+    ):
         super().__init__(num_features, eps, momentum, affine, track_running_stats, **kwargs)
         self.process_group = process_group
 
@@ -43,17 +52,19 @@ class SyncBatchNorm(_BatchNorm):
         self._check_input_dim(x)
         channels = x.shape[1]
         dims = [0] + list(range(2, x.dim()))
-        local = torch.cat([x.sum(dims), (x * x).sum(dims),
-                           x.new_full((1, ), x.numel() / channels)])
+        local = torch.cat([x.sum(dims), (x * x).sum(dims), x.new_full((1,), x.numel() / channels)])
         total = dist_fn.all_reduce(local, group=self.process_group or dist.group.WORLD)
         count = total[-1]
         mean = total[:channels] / count
-        var = total[channels:2 * channels] / count - mean * mean
+        var = total[channels : 2 * channels] / count - mean * mean
         if self.track_running_stats:
             with torch.no_grad():
                 self.num_batches_tracked.add_(1)
-                momentum = (1.0 / float(self.num_batches_tracked)
-                            if self.momentum is None else self.momentum)
+                momentum = (
+                    1.0 / float(self.num_batches_tracked)
+                    if self.momentum is None
+                    else self.momentum
+                )
                 self.running_mean.mul_(1 - momentum).add_(mean.detach() * momentum)
                 unbiased = var.detach() * count / (count - 1).clamp(min=1)
                 self.running_var.mul_(1 - momentum).add_(unbiased * momentum)

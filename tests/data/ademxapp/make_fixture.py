@@ -13,6 +13,7 @@ conv6a) saved with MXNet's own ``nd.save``, and MXNet's outputs on ``input.npy``
 * rna-a1_cls5.params    A1 segmenter, "2 conv." head  -> rna-a1_cls5_s8_out.npy (stride 8),
                                                          rna-a1_cls5_s16_out.npy (stride 16)
 """
+
 import os.path as osp
 
 import mxnet as mx
@@ -34,8 +35,16 @@ def bn_relu(x, name):
 def conv(x, name, ch, k, stride=1, dilate=1, bias=False):
     dilate = 1 if k == 1 else dilate
     pad = dilate * (k - 1) // 2
-    return mx.sym.Convolution(x, name=name, num_filter=ch, kernel=(k, k), stride=(stride, ) * 2,
-                              dilate=(dilate, ) * 2, pad=(pad, ) * 2, no_bias=not bias)
+    return mx.sym.Convolution(
+        x,
+        name=name,
+        num_filter=ch,
+        kernel=(k, k),
+        stride=(stride,) * 2,
+        dilate=(dilate,) * 2,
+        pad=(pad,) * 2,
+        no_bias=not bias,
+    )
 
 
 def unit(x, level, uid, channels, stride, dilations, project):
@@ -44,8 +53,7 @@ def unit(x, level, uid, channels, stride, dilations, project):
     out = conv(pre, f'res{level}{uid}_branch2a', channels[0], kernels[0], stride, dilations[0])
     for i in range(1, len(channels)):
         out = bn_relu(out, f'bn{level}{uid}_{BRANCHES[i]}')
-        out = conv(out, f'res{level}{uid}_{BRANCHES[i]}', channels[i], kernels[i], 1,
-                   dilations[i])
+        out = conv(out, f'res{level}{uid}_{BRANCHES[i]}', channels[i], kernels[i], 1, dilations[i])
     short = conv(pre, f'res{level}{uid}_branch1', channels[-1], 1, stride) if project else x
     return out + short
 
@@ -54,7 +62,7 @@ def features(variant, output_stride):
     """ademxapp's rna_feat: 'a' pools before B2-B6 (pad 0, the released Model A),
     'a1' strides the first unit of B2-B6. A de-strided level's first unit keeps the
     previous dilation on its first conv; the later convs use the new one."""
-    destrided = {32: (), 16: (6, ), 8: (5, 6)}[output_stride]
+    destrided = {32: (), 16: (6,), 8: (5, 6)}[output_stride]
     x = conv(mx.sym.Variable('data'), 'conv1a', STEM, 3)
     dilation, ch_in = 1, STEM
     for level, n, channels in zip(range(2, 8), UNITS, CHANNELS):
@@ -70,18 +78,19 @@ def features(variant, output_stride):
             dils = [new] * len(channels)
             if first and level in destrided:
                 dils[0] = dilation
-            x = unit(x, level, uid, channels, stride, dils, project=ch_in != channels[-1] or
-                     stride > 1)
+            x = unit(
+                x, level, uid, channels, stride, dils, project=ch_in != channels[-1] or stride > 1
+            )
             ch_in = channels[-1]
         dilation = new
     return bn_relu(x, 'bn7')
 
 
 def classifier(variant, classes):
-    pooled = mx.sym.Pooling(features(variant, 32), kernel=(1, 1), global_pool=True,
-                            pool_type='avg')
-    return mx.sym.FullyConnected(mx.sym.flatten(pooled), name=f'linear{classes}',
-                                 num_hidden=classes)
+    pooled = mx.sym.Pooling(features(variant, 32), kernel=(1, 1), global_pool=True, pool_type='avg')
+    return mx.sym.FullyConnected(
+        mx.sym.flatten(pooled), name=f'linear{classes}', num_hidden=classes
+    )
 
 
 def segmenter(output_stride, classes):
@@ -105,8 +114,11 @@ def random_params(sym, data_shape, rng):
             value = rng.normal(0, np.sqrt(2.0 / fan_in), shape)
         params['arg:' + name] = mx.nd.array(value.astype(np.float32))
     for name, shape in zip(sym.list_auxiliary_states(), aux_shapes):
-        value = (rng.normal(0, 0.1, shape) if name.endswith('_moving_mean')
-                 else rng.uniform(0.5, 1.5, shape))
+        value = (
+            rng.normal(0, 0.1, shape)
+            if name.endswith('_moving_mean')
+            else rng.uniform(0.5, 1.5, shape)
+        )
         params['aux:' + name] = mx.nd.array(value.astype(np.float32))
     return params
 

@@ -1,5 +1,6 @@
 """RNGStateHook's state capture (the end-to-end resume tests are in
 tests/test_tools/test_resume_preemption.py)."""
+
 import random
 from types import SimpleNamespace
 
@@ -13,8 +14,12 @@ from mmwrn.engine import RNGStateHook, get_rng_state, set_rng_state
 
 
 def draws():
-    return (random.random(), np.random.randn(3).tolist(), torch.rand(3).tolist(),
-            torch.nn.functional.dropout(torch.ones(16), 0.5).tolist())
+    return (
+        random.random(),
+        np.random.randn(3).tolist(),
+        torch.rand(3).tolist(),
+        torch.nn.functional.dropout(torch.ones(16), 0.5).tolist(),
+    )
 
 
 def test_state_round_trip_through_a_weights_only_checkpoint(tmp_path):
@@ -39,15 +44,19 @@ def test_builds_in_each_host_scope(scope, name):
     assert type(registry.build(dict(type=name))) is RNGStateHook
 
 
-@pytest.mark.parametrize('saved,runner_iter,warning', [
-    (None, 4, 'has no random number state'),
-    (dict(world_size=2, states=[None, None]), 4, 'written by 2 processes and this run has 1'),
-    (None, 0, None),  # load_from (no resume): nothing to restore, no warning
-])
+@pytest.mark.parametrize(
+    'saved,runner_iter,warning',
+    [
+        (None, 4, 'has no random number state'),
+        (dict(world_size=2, states=[None, None]), 4, 'written by 2 processes and this run has 1'),
+        (None, 0, None),  # load_from (no resume): nothing to restore, no warning
+    ],
+)
 def test_resume_without_a_usable_state_warns_once(monkeypatch, saved, runner_iter, warning):
     logged = []
-    monkeypatch.setattr('mmwrn.engine.hooks.rng_state_hook.print_log',
-                        lambda msg, **kw: logged.append(msg))
+    monkeypatch.setattr(
+        'mmwrn.engine.hooks.rng_state_hook.print_log', lambda msg, **kw: logged.append(msg)
+    )
     hook = RNGStateHook()
     checkpoint = dict(meta=dict(iter=4 if runner_iter else 100))
     if saved is not None:

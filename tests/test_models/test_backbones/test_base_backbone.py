@@ -1,5 +1,6 @@
 """A trained mmpretrain classifier initialises a segmentor's backbone, also one
 that builds fewer levels than the classifier."""
+
 import logging
 from contextlib import contextmanager
 
@@ -19,9 +20,14 @@ from tests.helpers.tiny import TINY_CHANNELS
 
 def test_classifier_checkpoint_loads_into_segmentor_backbone(tmp_path):
     backbone = dict(type='WiderResNet', stem_channels=8, channels=TINY_CHANNELS)
-    classifier = CLS_MODELS.build(dict(
-        type='ImageClassifier', backbone=backbone, neck=dict(type='GlobalAveragePooling'),
-        head=dict(type='LinearClsHead', num_classes=10, in_channels=64)))
+    classifier = CLS_MODELS.build(
+        dict(
+            type='ImageClassifier',
+            backbone=backbone,
+            neck=dict(type='GlobalAveragePooling'),
+            head=dict(type='LinearClsHead', num_classes=10, in_channels=64),
+        )
+    )
     for p in classifier.parameters():
         p.data.normal_()
     path = str(tmp_path / 'cls.pth')
@@ -38,12 +44,18 @@ def test_classifier_checkpoint_loads_into_segmentor_backbone(tmp_path):
 
 
 def _build_segmentor(backbone, path):
-    return SEG_MODELS.build(dict(
-        type='EncoderDecoder',
-        data_preprocessor=dict(type='SegDataPreProcessor'),
-        backbone=dict(backbone, output_stride=8, init_cfg=dict(
-            type='Pretrained', checkpoint=path, prefix='backbone.')),
-        decode_head=dict(type='TwoConvHead', in_channels=64, channels=8, num_classes=3)))
+    return SEG_MODELS.build(
+        dict(
+            type='EncoderDecoder',
+            data_preprocessor=dict(type='SegDataPreProcessor'),
+            backbone=dict(
+                backbone,
+                output_stride=8,
+                init_cfg=dict(type='Pretrained', checkpoint=path, prefix='backbone.'),
+            ),
+            decode_head=dict(type='TwoConvHead', in_channels=64, channels=8, num_classes=3),
+        )
+    )
 
 
 @contextmanager
@@ -61,11 +73,14 @@ def captured_log():
 
 
 def _classifier_checkpoint(tmp_path, extra=None, drop=()):
-    classifier = CLS_MODELS.build(dict(
-        type='ImageClassifier',
-        backbone=dict(type='WiderResNet', stem_channels=8, channels=TINY_CHANNELS),
-        neck=dict(type='GlobalAveragePooling'),
-        head=dict(type='LinearClsHead', num_classes=10, in_channels=64)))
+    classifier = CLS_MODELS.build(
+        dict(
+            type='ImageClassifier',
+            backbone=dict(type='WiderResNet', stem_channels=8, channels=TINY_CHANNELS),
+            neck=dict(type='GlobalAveragePooling'),
+            head=dict(type='LinearClsHead', num_classes=10, in_channels=64),
+        )
+    )
     for p in classifier.parameters():
         p.data.normal_()
     state = classifier.state_dict()
@@ -79,14 +94,27 @@ def _classifier_checkpoint(tmp_path, extra=None, drop=()):
 
 def _four_level_segmentor(path):
     with DefaultScope.overwrite_default_scope('mmseg'):
-        return SEG_MODELS.build(dict(
-            type='EncoderDecoder',
-            data_preprocessor=dict(type='SegDataPreProcessor'),
-            backbone=dict(type='WiderResNet', stem_channels=8, channels=TINY_CHANNELS,
-                          out_indices=(2, 3, 4, 5), init_cfg=dict(
-                              type='Pretrained', checkpoint=path, prefix='backbone.')),
-            decode_head=dict(type='FCNHead', in_channels=32, in_index=3, channels=8,
-                             num_convs=1, num_classes=3)))
+        return SEG_MODELS.build(
+            dict(
+                type='EncoderDecoder',
+                data_preprocessor=dict(type='SegDataPreProcessor'),
+                backbone=dict(
+                    type='WiderResNet',
+                    stem_channels=8,
+                    channels=TINY_CHANNELS,
+                    out_indices=(2, 3, 4, 5),
+                    init_cfg=dict(type='Pretrained', checkpoint=path, prefix='backbone.'),
+                ),
+                decode_head=dict(
+                    type='FCNHead',
+                    in_channels=32,
+                    in_index=3,
+                    channels=8,
+                    num_convs=1,
+                    num_classes=3,
+                ),
+            )
+        )
 
 
 def test_full_classifier_checkpoint_into_four_level_backbone(tmp_path):
@@ -102,8 +130,10 @@ def test_full_classifier_checkpoint_into_four_level_backbone(tmp_path):
     skipped = [m for m in log if 'does not build' in m]
     assert len(skipped) == 1, log
     num_b7 = sum(k.startswith(('b7.', 'bn7.')) for k in cls_state)
-    assert ('WiderResNet with out_indices (2, 3, 4, 5) does not build b7, bn7' in skipped[0]
-            and f'skipped their {num_b7} keys' in skipped[0])
+    assert (
+        'WiderResNet with out_indices (2, 3, 4, 5) does not build b7, bn7' in skipped[0]
+        and f'skipped their {num_b7} keys' in skipped[0]
+    )
     assert not any('unexpected key' in m or 'missing keys' in m for m in log), log
 
 
@@ -134,13 +164,26 @@ def test_load_from_a_full_segmentor_checkpoint(tmp_path):
     _, path = _classifier_checkpoint(tmp_path)
     four = _four_level_segmentor(path)
     with DefaultScope.overwrite_default_scope('mmseg'):
-        full = SEG_MODELS.build(dict(
-            type='EncoderDecoder',
-            data_preprocessor=dict(type='SegDataPreProcessor'),
-            backbone=dict(type='WiderResNet', stem_channels=8, channels=TINY_CHANNELS,
-                          out_indices=(2, 3, 4, 5, 6)),
-            decode_head=dict(type='FCNHead', in_channels=32, in_index=3, channels=8,
-                             num_convs=1, num_classes=3)))
+        full = SEG_MODELS.build(
+            dict(
+                type='EncoderDecoder',
+                data_preprocessor=dict(type='SegDataPreProcessor'),
+                backbone=dict(
+                    type='WiderResNet',
+                    stem_channels=8,
+                    channels=TINY_CHANNELS,
+                    out_indices=(2, 3, 4, 5, 6),
+                ),
+                decode_head=dict(
+                    type='FCNHead',
+                    in_channels=32,
+                    in_index=3,
+                    channels=8,
+                    num_convs=1,
+                    num_classes=3,
+                ),
+            )
+        )
     for p in full.parameters():
         p.data.normal_()
     seg_path = str(tmp_path / 'seg.pth')
@@ -172,15 +215,18 @@ model = dict(
 
 
 def test_model_pretrained_of_an_mmseg_base_config(tmp_path):
-    backbone = WiderResNet(stem_channels=8, channels=TINY_CHANNELS, output_stride=8,
-                           out_indices=(4, 5))
+    backbone = WiderResNet(
+        stem_channels=8, channels=TINY_CHANNELS, output_stride=8, out_indices=(4, 5)
+    )
     for p in backbone.parameters():
         p.data.normal_()
     path = str(tmp_path / 'wider.pth')
     save_checkpoint({'state_dict': backbone.state_dict(), 'meta': {}}, path)
     cfg = _swapped_config(tmp_path, f'pretrained={path!r},')
-    with DefaultScope.overwrite_default_scope('mmseg'), \
-            pytest.warns(UserWarning, match='pretrained is a deprecated'):
+    with (
+        DefaultScope.overwrite_default_scope('mmseg'),
+        pytest.warns(UserWarning, match='pretrained is a deprecated'),
+    ):
         segmentor = SEG_MODELS.build(cfg.model)
     assert segmentor.backbone.init_cfg == dict(type='Pretrained', checkpoint=path)
     segmentor.init_weights()
@@ -193,12 +239,16 @@ def test_base_config_resnet_weights_are_refused(tmp_path):
     # the user kept the base config's model.pretrained='open-mmlab://resnet50_v1c'
     cfg = _swapped_config(tmp_path, '')
     assert cfg.model.pretrained == 'open-mmlab://resnet50_v1c'
-    with DefaultScope.overwrite_default_scope('mmseg'), \
-            pytest.raises(ValueError, match=r'ResNet weights.*model\.pretrained=None'):
+    with (
+        DefaultScope.overwrite_default_scope('mmseg'),
+        pytest.raises(ValueError, match=r'ResNet weights.*model\.pretrained=None'),
+    ):
         SEG_MODELS.build(cfg.model)
     # and with an init_cfg on the backbone, the clash is named
     cfg = _swapped_config(tmp_path, '')
     cfg.model.backbone.init_cfg = dict(type='Pretrained', checkpoint='x.pth')
-    with DefaultScope.overwrite_default_scope('mmseg'), \
-            pytest.raises(ValueError, match=r'cannot be set at the same time.*model\.pretrained'):
+    with (
+        DefaultScope.overwrite_default_scope('mmseg'),
+        pytest.raises(ValueError, match=r'cannot be set at the same time.*model\.pretrained'),
+    ):
         SEG_MODELS.build(cfg.model)

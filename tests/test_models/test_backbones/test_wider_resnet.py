@@ -13,35 +13,40 @@ def n_params(module):
     return sum(p.numel() for p in module.parameters())
 
 
-@pytest.mark.parametrize('depth,expected', [(38, 105_070_912), (20, 78_515_520),
-                                            (16, 59_635_008)])
+@pytest.mark.parametrize('depth,expected', [(38, 105_070_912), (20, 78_515_520), (16, 59_635_008)])
 def test_param_count_matches_paper(depth, expected):
     for variant in ('a', 'a1', 'a2'):
         assert n_params(WiderResNet(depth=depth, variant=variant)) == expected
 
 
-@pytest.mark.parametrize('out_indices,levels', [
-    ((6, ), ('b2', 'b3', 'b4', 'b5', 'b6', 'b7', 'bn7')),
-    ((2, 3, 4, 5), ('b2', 'b3', 'b4', 'b5', 'b6')),
-    ((4, 5), ('b2', 'b3', 'b4', 'b5', 'b6')),
-    ((1, 3), ('b2', 'b3', 'b4')),
-    ((0, ), ()),
-])
+@pytest.mark.parametrize(
+    'out_indices,levels',
+    [
+        ((6,), ('b2', 'b3', 'b4', 'b5', 'b6', 'b7', 'bn7')),
+        ((2, 3, 4, 5), ('b2', 'b3', 'b4', 'b5', 'b6')),
+        ((4, 5), ('b2', 'b3', 'b4', 'b5', 'b6')),
+        ((1, 3), ('b2', 'b3', 'b4')),
+        ((0,), ()),
+    ],
+)
 def test_only_the_levels_up_to_the_deepest_output_are_built(out_indices, levels):
     model = WiderResNet(variant='a', out_indices=out_indices, **TINY_WIDER)
     built = {name for name, _ in model.named_children()}
     assert built & {'b2', 'b3', 'b4', 'b5', 'b6', 'b7', 'bn7'} == set(levels)
     assert {n for n in built if n.startswith('pool')} == {
-        f'pool{level[1]}' for level in levels if level not in ('b7', 'bn7')}
+        f'pool{level[1]}' for level in levels if level not in ('b7', 'bn7')
+    }
     assert model.unbuilt_modules() == tuple(
-        n for n in ('b2', 'b3', 'b4', 'b5', 'b6', 'b7', 'bn7') if n not in levels)
+        n for n in ('b2', 'b3', 'b4', 'b5', 'b6', 'b7', 'bn7') if n not in levels
+    )
     assert model.out_channels == tuple(model.feat_channels[i] for i in out_indices)
     # the same function as the full network on the same weights, every parameter used
     full = WiderResNet(variant='a', out_indices=range(7), **TINY_WIDER)
     state = full.state_dict()
     model.load_state_dict(state)
-    assert set(model.state_dict()) == {k for k in state if k.split('.')[0] in
-                                       set(levels) | {'conv1a'}}
+    assert set(model.state_dict()) == {
+        k for k in state if k.split('.')[0] in set(levels) | {'conv1a'}
+    }
     x = torch.randn(2, 3, 32, 32)
     full_outs = full(x)
     outs = model(x)
@@ -57,8 +62,16 @@ def test_four_levels_drop_b7(depth):
     model = WiderResNet(depth=depth, out_indices=(2, 3, 4, 5))
     # B7: BN 2048 + 1x1 2048->1024, BN 1024 + 3x3 1024->2048, BN 2048 + 1x1 2048->4096,
     # projection 2048->4096; bn7 4096
-    b7 = (2 * 2048 + 2048 * 1024 + 2 * 1024 + 9 * 1024 * 2048 + 2 * 2048 + 2048 * 4096
-          + 2048 * 4096 + 2 * 4096)
+    b7 = (
+        2 * 2048
+        + 2048 * 1024
+        + 2 * 1024
+        + 9 * 1024 * 2048
+        + 2 * 2048
+        + 2048 * 4096
+        + 2048 * 4096
+        + 2 * 4096
+    )
     assert b7 == 37_767_168 and full - n_params(model) == b7
     assert model.out_channels == (256, 512, 1024, 2048)
 
@@ -80,8 +93,13 @@ SIZES = {  # input 64: expected sizes of outputs 0..6 per output stride
 @pytest.mark.parametrize('output_stride', [32, 16, 8])
 @pytest.mark.parametrize('rule', ['ademxapp', 'iabn'])
 def test_output_shapes_and_strides(variant, output_stride, rule):
-    model = WiderResNet(variant=variant, output_stride=output_stride, dilation_rule=rule,
-                        out_indices=range(7), **TINY_WIDER)
+    model = WiderResNet(
+        variant=variant,
+        output_stride=output_stride,
+        dilation_rule=rule,
+        out_indices=range(7),
+        **TINY_WIDER,
+    )
     outs = model(torch.randn(2, 3, 64, 64))
     assert len(outs) == 7
     for out, ch, size in zip(outs, model.feat_channels, SIZES[output_stride]):
@@ -102,8 +120,7 @@ def test_model_a_pool_padding_zero_gives_released_sizes():
     outs = model(torch.randn(1, 3, 224, 224))
     assert [o.shape[-1] for o in outs] == [224, 111, 55, 27, 13, 6, 6]
     model = WiderResNet(variant='a', pool_padding=1, out_indices=range(7), **TINY_WIDER)
-    assert [o.shape[-1] for o in model(torch.randn(1, 3, 224, 224))] == [
-        224, 112, 56, 28, 14, 7, 7]
+    assert [o.shape[-1] for o in model(torch.randn(1, 3, 224, 224))] == [224, 112, 56, 28, 14, 7, 7]
 
 
 def three_by_three_dilations(model):
@@ -123,27 +140,32 @@ def three_by_three_dilations(model):
 # Spec section 3, written out per 3x3 conv for depth 38 (B2-B4 all 1).
 ONES = [[(1, 1)] * 3, [(1, 1)] * 3, [(1, 1)] * 6]
 EXPECTED_DILATIONS = {
-    ('ademxapp', 32): ONES + [[(1, 1)] * 3, [(1, )], [(1, )]],
-    ('ademxapp', 16): ONES + [[(1, 1)] * 3, [(2, )], [(2, )]],
-    ('ademxapp', 8): ONES + [[(1, 2), (2, 2), (2, 2)], [(4, )], [(4, )]],
-    ('iabn', 32): ONES + [[(1, 1)] * 3, [(1, )], [(1, )]],
-    ('iabn', 16): ONES + [[(1, 1)] * 3, [(2, )], [(2, )]],
-    ('iabn', 8): ONES + [[(2, 2)] * 3, [(4, )], [(4, )]],
+    ('ademxapp', 32): ONES + [[(1, 1)] * 3, [(1,)], [(1,)]],
+    ('ademxapp', 16): ONES + [[(1, 1)] * 3, [(2,)], [(2,)]],
+    ('ademxapp', 8): ONES + [[(1, 2), (2, 2), (2, 2)], [(4,)], [(4,)]],
+    ('iabn', 32): ONES + [[(1, 1)] * 3, [(1,)], [(1,)]],
+    ('iabn', 16): ONES + [[(1, 1)] * 3, [(2,)], [(2,)]],
+    ('iabn', 8): ONES + [[(2, 2)] * 3, [(4,)], [(4,)]],
 }
 
 
 @pytest.mark.parametrize('rule,output_stride', list(EXPECTED_DILATIONS))
 @pytest.mark.parametrize('variant', ['a1', 'a2'])
 def test_dilation_of_every_3x3_conv(rule, output_stride, variant):
-    model = WiderResNet(variant=variant, output_stride=output_stride, dilation_rule=rule,
-                        **TINY_WIDER)
+    model = WiderResNet(
+        variant=variant, output_stride=output_stride, dilation_rule=rule, **TINY_WIDER
+    )
     assert three_by_three_dilations(model) == EXPECTED_DILATIONS[rule, output_stride]
     # strides: first unit of B5 / B6 strided only where not dilated
     assert model.b5[0].conv1.stride[0] == (1 if output_stride == 8 else 2)
     assert model.b6[0].conv1.stride[0] == (2 if output_stride == 32 else 1)
     assert model.b5[0].shortcut.stride[0] == model.b5[0].conv1.stride[0]
-    assert all(c.dilation[0] == 1 for m in model.modules()
-               if isinstance(m, nn.Conv2d) and m.kernel_size[0] == 1 for c in [m])
+    assert all(
+        c.dilation[0] == 1
+        for m in model.modules()
+        if isinstance(m, nn.Conv2d) and m.kernel_size[0] == 1
+        for c in [m]
+    )
 
 
 def test_model_a_dilated_pools_follow_ademxapp():
@@ -151,14 +173,14 @@ def test_model_a_dilated_pools_follow_ademxapp():
     # pools before B5 and B6 become 3x3 stride-1 max-pools with the previous dilation
     for pool, dilation in ((model.pool5, 1), (model.pool6, 2)):
         pad, max_pool = pool
-        assert pad.padding == (dilation, ) * 4 and pad.value == float('-inf')
+        assert pad.padding == (dilation,) * 4 and pad.value == float('-inf')
         assert (max_pool.kernel_size, max_pool.stride, max_pool.dilation) == (3, 1, dilation)
     assert model.pool4.stride == 2
     x = torch.randn(1, 3, 9, 9)
     ref = torch.nn.functional.max_pool2d(x, 3, 1, 0, dilation=2)  # centre region
     torch.testing.assert_close(model.pool6(x)[..., 2:-2, 2:-2], ref)
     # the pool took the downsampling, so every conv of the level is dilated
-    assert three_by_three_dilations(model)[3:] == [[(2, 2)] * 3, [(4, )], [(4, )]]
+    assert three_by_three_dilations(model)[3:] == [[(2, 2)] * 3, [(4,)], [(4,)]]
 
 
 def test_dropout_per_level_and_type():
@@ -166,8 +188,7 @@ def test_dropout_per_level_and_type():
     assert model.b4[0].dropout is None
     assert isinstance(model.b6[0].dropout, nn.Dropout) and model.b6[0].dropout.p == 0.3
     assert model.b7[0].dropout.p == 0.5
-    model = WiderResNet(drop_rates=(0, 0, 0, 0, 0.3, 0.5), dropout_type='channel',
-                        **TINY_WIDER)
+    model = WiderResNet(drop_rates=(0, 0, 0, 0, 0.3, 0.5), dropout_type='channel', **TINY_WIDER)
     assert isinstance(model.b7[0].dropout, nn.Dropout2d)
 
 
@@ -181,9 +202,12 @@ def test_width_multiplier_follows_ademxapp():
 
 
 def test_custom_layout():
-    model = WiderResNet(depth=None, num_units=(1, 2, 1, 1, 1, 1),
-                        channels=((4, 4), (8, 8), (8, 8), (8, 8, 16), (8, 16), (8, 16, 32)),
-                        stem_channels=4)
+    model = WiderResNet(
+        depth=None,
+        num_units=(1, 2, 1, 1, 1, 1),
+        channels=((4, 4), (8, 8), (8, 8), (8, 8, 16), (8, 16), (8, 16, 32)),
+        stem_channels=4,
+    )
     assert model.b5[0].unit_type == 'b131' and model.b6[0].unit_type == 'b33'
     assert len(model.b3) == 2
     assert model(torch.randn(2, 3, 32, 32))[0].shape == (2, 32, 1, 1)
@@ -209,7 +233,7 @@ def test_unit_matches_hand_written_preactivation():
     assert unit(x).shape == (2, 8, 5, 5)
 
 
-@pytest.mark.parametrize('out_indices', [(6, ), (2, 3, 4, 5)])
+@pytest.mark.parametrize('out_indices', [(6,), (2, 3, 4, 5)])
 def test_norm_eval_keeps_running_stats(out_indices):
     model = WiderResNet(norm_eval=True, out_indices=out_indices, **TINY_WIDER)
     model.train()
@@ -220,19 +244,27 @@ def test_norm_eval_keeps_running_stats(out_indices):
     assert model.b3[0].norm1.weight.grad is not None, 'affine parameters still train'
 
 
-@pytest.mark.parametrize('out_indices,frozen_stages', [
-    ((6, ), -1), ((6, ), 0), ((6, ), 3), ((6, ), 6),
-    ((2, 3, 4, 5), 3), ((2, 3, 4, 5), 5), ((1, 2), 2)])
+@pytest.mark.parametrize(
+    'out_indices,frozen_stages',
+    [
+        ((6,), -1),
+        ((6,), 0),
+        ((6,), 3),
+        ((6,), 6),
+        ((2, 3, 4, 5), 3),
+        ((2, 3, 4, 5), 5),
+        ((1, 2), 2),
+    ],
+)
 def test_frozen_stages(out_indices, frozen_stages):
     model = WiderResNet(out_indices=out_indices, frozen_stages=frozen_stages, **TINY_WIDER)
     model.train()
-    names = ['conv1a', 'b2', 'b3', 'b4', 'b5', 'b6', 'b7'][:max(out_indices) + 1]
+    names = ['conv1a', 'b2', 'b3', 'b4', 'b5', 'b6', 'b7'][: max(out_indices) + 1]
     for i, name in enumerate(names):
         frozen = i <= frozen_stages
         module = getattr(model, name)
         assert all(p.requires_grad != frozen for p in module.parameters())
-        assert all(m.training != frozen for m in module.modules()
-                   if isinstance(m, _BatchNorm))
+        assert all(m.training != frozen for m in module.modules() if isinstance(m, _BatchNorm))
     if 6 in out_indices:
         assert model.bn7.weight.requires_grad == (frozen_stages < 6)
     if frozen_stages < max(out_indices):
@@ -242,24 +274,30 @@ def test_frozen_stages(out_indices, frozen_stages):
         assert trained == [n for n, p in model.named_parameters() if p.requires_grad]
 
 
-@pytest.mark.parametrize('out_indices,frozen_stages,valid', [
-    ((2, 3, 4, 5), 6, '-1..5'), ((1, 2), 3, '-1..2'), ((0, ), 1, '-1..0')])
+@pytest.mark.parametrize(
+    'out_indices,frozen_stages,valid',
+    [((2, 3, 4, 5), 6, '-1..5'), ((1, 2), 3, '-1..2'), ((0,), 1, '-1..0')],
+)
 def test_frozen_stages_beyond_the_built_levels(out_indices, frozen_stages, valid):
     with pytest.raises(ValueError) as info:
         WiderResNet(out_indices=out_indices, frozen_stages=frozen_stages, **TINY_WIDER)
     assert valid in str(info.value) and str(tuple(out_indices)) in str(info.value)
 
 
-@pytest.mark.parametrize('variant,out_indices,input_grad', [
-    ('a1', (3, 6), True),   # stem recomputed with B2's first unit
-    ('a', (3, 6), False),   # ... through the max-pool before B2
-    ('a1', (0, 6), False),  # the stem output is returned: not recomputed
-    ('a1', (2, 3, 4, 5), True),  # no B7: stem still recomputed, every unit checkpointed
-    ('a', (1, 3), False),
-])
+@pytest.mark.parametrize(
+    'variant,out_indices,input_grad',
+    [
+        ('a1', (3, 6), True),  # stem recomputed with B2's first unit
+        ('a', (3, 6), False),  # ... through the max-pool before B2
+        ('a1', (0, 6), False),  # the stem output is returned: not recomputed
+        ('a1', (2, 3, 4, 5), True),  # no B7: stem still recomputed, every unit checkpointed
+        ('a', (1, 3), False),
+    ],
+)
 def test_with_cp_same_outputs_gradients_and_bn_stats(variant, out_indices, input_grad):
-    kwargs = dict(variant=variant, drop_rates=(0, 0, 0, 0, 0.3, 0.5),
-                  out_indices=out_indices, **TINY_WIDER)
+    kwargs = dict(
+        variant=variant, drop_rates=(0, 0, 0, 0, 0.3, 0.5), out_indices=out_indices, **TINY_WIDER
+    )
     plain, ckpt = WiderResNet(**kwargs), WiderResNet(with_cp=True, **kwargs)
     ckpt.load_state_dict(plain.state_dict())
     x = torch.randn(2, 3, 32, 32)
@@ -270,8 +308,14 @@ def test_with_cp_same_outputs_gradients_and_bn_stats(variant, out_indices, input
         xi = x.clone().requires_grad_(input_grad)
         outs = model(xi)
         (outs[0].square().mean() + sum(o.mean() for o in outs[1:])).backward()
-        results.append((outs, xi.grad, {n: p.grad for n, p in model.named_parameters()},
-                        {n: b.clone() for n, b in model.named_buffers()}))
+        results.append(
+            (
+                outs,
+                xi.grad,
+                {n: p.grad for n, p in model.named_parameters()},
+                {n: b.clone() for n, b in model.named_buffers()},
+            )
+        )
     (o1, gx1, g1, b1), (o2, gx2, g2, b2) = results
     for a, b in zip(o1, o2):
         torch.testing.assert_close(a, b)
@@ -307,8 +351,8 @@ def test_with_cp_keeps_only_unit_inputs():
     full = saved_for_backward(full_model, x)
     kept = saved_for_backward(WiderResNet(with_cp=True, **TINY_WIDER).train(), x)
     # B2's first unit recomputes the full-resolution stem output from the image
-    assert kept[:len(units)] == [tuple(x.shape)] + unit_inputs[1:]
-    assert all(len(s) == 1 or s == (2, 64, 1, 1) for s in kept[len(units):])  # bn7
+    assert kept[: len(units)] == [tuple(x.shape)] + unit_inputs[1:]
+    assert all(len(s) == 1 or s == (2, 64, 1, 1) for s in kept[len(units) :])  # bn7
     assert (2, 8, 32, 32) in full and len(full) > 10 * len(kept)
 
 
@@ -319,24 +363,36 @@ def train_results(model, x, input_grad, seed=1):
     xi = x.clone().requires_grad_(input_grad)
     outs = model(xi)
     sum((o * torch.linspace(-1, 1, o.numel()).view_as(o)).sum() for o in outs).backward()
-    return ([o.detach() for o in outs], xi.grad,
-            {n: p.grad for n, p in model.named_parameters()},
-            {n: b.clone() for n, b in model.named_buffers()})
+    return (
+        [o.detach() for o in outs],
+        xi.grad,
+        {n: p.grad for n, p in model.named_parameters()},
+        {n: b.clone() for n, b in model.named_buffers()},
+    )
 
 
-@pytest.mark.parametrize('kwargs,input_grad', [
-    # stem recomputed with B2's first norm; dilation; dropout (mask replayed)
-    (dict(variant='a1', output_stride=8, out_indices=(3, 6)), True),
-    (dict(variant='a', out_indices=(6, )), False),  # ... through the max-pool
-    (dict(variant='a2', out_indices=(0, 1, 6)), False),  # the stem output is returned
-    (dict(variant='a1', frozen_stages=2, norm_eval=True), False),
-    # only B2-B6 built (no B7, bn7), with and without a frozen stem + B2
-    (dict(variant='a1', output_stride=8, out_indices=(2, 3, 4, 5)), True),
-    (dict(variant='a', out_indices=(2, 3, 4, 5), frozen_stages=1), True),
-    (dict(variant='a2', out_indices=(1, 3), frozen_stages=3, norm_eval=True), True),
-    (dict(variant='a1', act_cfg=dict(type='LeakyReLU', negative_slope=0.01, inplace=True),
-          norm_cfg=dict(type='GN', num_groups=2)), True),
-])
+@pytest.mark.parametrize(
+    'kwargs,input_grad',
+    [
+        # stem recomputed with B2's first norm; dilation; dropout (mask replayed)
+        (dict(variant='a1', output_stride=8, out_indices=(3, 6)), True),
+        (dict(variant='a', out_indices=(6,)), False),  # ... through the max-pool
+        (dict(variant='a2', out_indices=(0, 1, 6)), False),  # the stem output is returned
+        (dict(variant='a1', frozen_stages=2, norm_eval=True), False),
+        # only B2-B6 built (no B7, bn7), with and without a frozen stem + B2
+        (dict(variant='a1', output_stride=8, out_indices=(2, 3, 4, 5)), True),
+        (dict(variant='a', out_indices=(2, 3, 4, 5), frozen_stages=1), True),
+        (dict(variant='a2', out_indices=(1, 3), frozen_stages=3, norm_eval=True), True),
+        (
+            dict(
+                variant='a1',
+                act_cfg=dict(type='LeakyReLU', negative_slope=0.01, inplace=True),
+                norm_cfg=dict(type='GN', num_groups=2),
+            ),
+            True,
+        ),
+    ],
+)
 def test_norm_act_identical_to_plain(kwargs, input_grad):
     """Bit for bit: the same ops on the same values (see
     test_norm_act_recompute.py for the unit-level cases)."""
@@ -344,8 +400,9 @@ def test_norm_act_identical_to_plain(kwargs, input_grad):
     plain, norm_act = WiderResNet(**kwargs), WiderResNet(with_cp='norm_act', **kwargs)
     norm_act.load_state_dict(plain.state_dict())
     x = torch.randn(2, 3, 32, 32)
-    (o1, gx1, g1, b1), (o2, gx2, g2, b2) = (train_results(m.train(), x, input_grad)
-                                            for m in (plain, norm_act))
+    (o1, gx1, g1, b1), (o2, gx2, g2, b2) = (
+        train_results(m.train(), x, input_grad) for m in (plain, norm_act)
+    )
     assert all(torch.equal(a, b) for a, b in zip(o1, o2))
     assert gx1 is None if not input_grad else torch.equal(gx1, gx2)
     for n in g1:
@@ -378,17 +435,22 @@ def test_norm_act_keeps_only_norm_inputs():
 
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
         model(x)
-    expected = ([(tuple(x.shape), torch.float32)]
-                + [(tuple(s), torch.float32) for s in norm_inputs]
-                + [((2, 64, 1, 1), torch.bool)])
+    expected = (
+        [(tuple(x.shape), torch.float32)]
+        + [(tuple(s), torch.float32) for s in norm_inputs]
+        + [((2, 64, 1, 1), torch.bool)]
+    )
     assert sorted(kept.values(), key=str) == sorted(expected, key=str)
 
 
-@pytest.mark.parametrize('norm_cfg,cls', [
-    (dict(type='SyncBN'), nn.SyncBatchNorm),
-    (dict(type='GN', num_groups=2), nn.GroupNorm),
-    (dict(type='BN', eps=1.001e-5), nn.BatchNorm2d),
-])
+@pytest.mark.parametrize(
+    'norm_cfg,cls',
+    [
+        (dict(type='SyncBN'), nn.SyncBatchNorm),
+        (dict(type='GN', num_groups=2), nn.GroupNorm),
+        (dict(type='BN', eps=1.001e-5), nn.BatchNorm2d),
+    ],
+)
 def test_norm_layers(norm_cfg, cls):
     model = WiderResNet(norm_cfg=norm_cfg, **TINY_WIDER)
     norms = [m for m in model.modules() if isinstance(m, (_BatchNorm, nn.GroupNorm))]
@@ -409,24 +471,27 @@ def test_init_weights_kaiming_and_constant():
     assert torch.all(model.bn7.bias == 0)
 
 
-@pytest.mark.parametrize('kwargs,exc,words', [
-    (dict(depth=50), KeyError, ['16', '20', '38']),
-    (dict(variant='b'), KeyError, ["'a'", "'a1'", "'a2'"]),
-    (dict(output_stride=4), ValueError, ['32', '16', '8']),
-    (dict(dilation_rule='nv'), ValueError, ['ademxapp', 'iabn']),
-    (dict(out_indices=(7, )), ValueError, ['0', '6']),
-    (dict(out_indices=()), ValueError, ['non-empty']),
-    (dict(out_indices=(6, -1)), ValueError, ['duplicates']),
-    (dict(drop_rates=(0.3, 0.5)), ValueError, ['B2-B7']),
-    (dict(frozen_stages=7), ValueError, ['-1..6']),
-    (dict(pool_padding=2), ValueError, ['0 or 1']),
-    (dict(num_units=(1, 1, 1, 1, 1, 1)), ValueError, ['depth=None']),
-    (dict(channels=((4, 4), ) * 5), ValueError, ['six levels']),
-    (dict(width_multiplier=(1, 2)), ValueError, ['stem, B2, B3, B4, B5']),
-    (dict(dropout_type='spatial'), ValueError, ['element', 'channel']),
-    (dict(with_cp='all'), ValueError, ['False', 'True', "'norm_act'"]),
-    (dict(with_cp='all', out_indices=(0, )), ValueError, ["'norm_act'"]),  # no unit built
-])
+@pytest.mark.parametrize(
+    'kwargs,exc,words',
+    [
+        (dict(depth=50), KeyError, ['16', '20', '38']),
+        (dict(variant='b'), KeyError, ["'a'", "'a1'", "'a2'"]),
+        (dict(output_stride=4), ValueError, ['32', '16', '8']),
+        (dict(dilation_rule='nv'), ValueError, ['ademxapp', 'iabn']),
+        (dict(out_indices=(7,)), ValueError, ['0', '6']),
+        (dict(out_indices=()), ValueError, ['non-empty']),
+        (dict(out_indices=(6, -1)), ValueError, ['duplicates']),
+        (dict(drop_rates=(0.3, 0.5)), ValueError, ['B2-B7']),
+        (dict(frozen_stages=7), ValueError, ['-1..6']),
+        (dict(pool_padding=2), ValueError, ['0 or 1']),
+        (dict(num_units=(1, 1, 1, 1, 1, 1)), ValueError, ['depth=None']),
+        (dict(channels=((4, 4),) * 5), ValueError, ['six levels']),
+        (dict(width_multiplier=(1, 2)), ValueError, ['stem, B2, B3, B4, B5']),
+        (dict(dropout_type='spatial'), ValueError, ['element', 'channel']),
+        (dict(with_cp='all'), ValueError, ['False', 'True', "'norm_act'"]),
+        (dict(with_cp='all', out_indices=(0,)), ValueError, ["'norm_act'"]),  # no unit built
+    ],
+)
 def test_invalid_arguments_list_valid_choices(kwargs, exc, words):
     with pytest.raises(exc) as info:
         WiderResNet(**kwargs)
@@ -439,7 +504,8 @@ def test_pretrained_argument_as_mmseg_backbones():
         model = WiderResNet(pretrained='ckpt.pth', **TINY_WIDER)
     # raised from the backbone's module, as mmseg's from its ResNet's
     assert {w.filename for w in record if 'pretrained' in str(w.message)} == {
-        WiderResNet.__init__.__code__.co_filename}
+        WiderResNet.__init__.__code__.co_filename
+    }
     assert model.init_cfg == dict(type='Pretrained', checkpoint='ckpt.pth')
     assert WiderResNet(**TINY_WIDER).init_cfg[0] == dict(type='Kaiming', layer='Conv2d')
     custom = dict(type='Pretrained', checkpoint='x.pth', prefix='backbone.')
@@ -456,6 +522,7 @@ def test_four_levels_halve_the_multiply_adds_of_depth16_os8():
     """What not building B7 saves where it is largest (the issue's criterion):
     depth 16, output stride 8, 512x512, conv multiply-adds on the meta device."""
     from mmwrn.utils.complexity import count_macs
+
     macs = {}
     for out_indices in ((2, 3, 4, 5), (2, 3, 4, 6)):
         with torch.device('meta'):

@@ -19,11 +19,16 @@ def test_two_conv_head_is_the_papers():
 
 def test_two_conv_head_forward_and_feature_resolution_loss():
     torch.manual_seed(0)
-    head = TwoConvHead(in_channels=16, channels=8, num_classes=5, dilation=2,
-                       classifier_dilation=2,
-                       loss_decode=dict(type='CrossEntropyLoss', loss_weight=1.0))
+    head = TwoConvHead(
+        in_channels=16,
+        channels=8,
+        num_classes=5,
+        dilation=2,
+        classifier_dilation=2,
+        loss_decode=dict(type='CrossEntropyLoss', loss_weight=1.0),
+    )
     feats = torch.randn(2, 16, 8, 8)
-    logits = head((feats, ))
+    logits = head((feats,))
     assert logits.shape == (2, 5, 8, 8)
     labels = torch.randint(0, 5, (2, 1, 64, 64))
     samples = [SegDataSample(gt_sem_seg=PixelData(data=lbl)) for lbl in labels]
@@ -33,5 +38,7 @@ def test_two_conv_head_forward_and_feature_resolution_loss():
     torch.testing.assert_close(loss, ref)
     head.loss_at_feature_resolution = False  # mmseg's way: upsampled logits
     up = F.interpolate(logits, size=(64, 64), mode='bilinear', align_corners=False)
-    torch.testing.assert_close(head.loss_by_feat(logits, samples)['loss_ce'],
-                               F.cross_entropy(up, labels[:, 0], ignore_index=255))
+    torch.testing.assert_close(
+        head.loss_by_feat(logits, samples)['loss_ce'],
+        F.cross_entropy(up, labels[:, 0], ignore_index=255),
+    )

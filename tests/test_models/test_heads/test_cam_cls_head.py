@@ -1,6 +1,7 @@
 """CAMClsHead: PSA's resnet38_cls classifier (GAP + bias-free fc8, Dropout2d,
 multilabel soft-margin loss) and its CAMs; the shipped CAM config freezes what
 PSA freezes."""
+
 import os.path as osp
 
 import pytest
@@ -15,8 +16,9 @@ import mmwrn  # noqa: F401
 from mmwrn.models import CAMClsHead
 from tests.helpers.seg import ROOT
 
-CAM_CONFIG = osp.join(ROOT, 'configs', 'wider_resnet_wsss',
-                      'wider-resnet38-a1-d8-cam_2xb8-15e_voc12aug-448x448.py')
+CAM_CONFIG = osp.join(
+    ROOT, 'configs', 'wider_resnet_wsss', 'wider-resnet38-a1-d8-cam_2xb8-15e_voc12aug-448x448.py'
+)
 
 
 def test_logits_loss_and_cams():
@@ -25,22 +27,22 @@ def test_logits_loss_and_cams():
     head.init_weights()
     x = torch.randn(3, 8, 6, 7)
     head.eval()
-    logits = head((x, ))
+    logits = head((x,))
     cams_pre = F.conv2d(x, head.fc8.weight)
     torch.testing.assert_close(logits, cams_pre.mean((2, 3)))  # GAP then fc8 = fc8 then GAP
-    torch.testing.assert_close(head.cams((x, )), F.relu(cams_pre))
+    torch.testing.assert_close(head.cams((x,)), F.relu(cams_pre))
     assert head.fc8.bias is None
     samples = [DataSample().set_gt_label(lb) for lb in ([0, 3], [1], [2, 4, 0])]
     target = torch.zeros(3, 5)
     for i, lb in enumerate(([0, 3], [1], [2, 4, 0])):
         target[i, lb] = 1
-    loss = head.loss((x, ), samples)['loss']
+    loss = head.loss((x,), samples)['loss']
     torch.testing.assert_close(loss, F.multilabel_soft_margin_loss(logits, target))
     head.train()
     assert isinstance(head.dropout, torch.nn.Dropout2d) and head.dropout.p == 0.5
-    assert not torch.allclose(head((x, )), logits)  # channel dropout while training
+    assert not torch.allclose(head((x,)), logits)  # channel dropout while training
     with pytest.raises(ValueError, match='needs a feature map'):
-        head((x.mean((2, 3)), ))
+        head((x.mean((2, 3)),))
 
 
 def test_config_freezes_what_psa_freezes():

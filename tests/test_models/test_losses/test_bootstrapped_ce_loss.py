@@ -22,7 +22,8 @@ def test_bootstrapped_ce_keeps_hard_pixels():
 
 def test_bootstrapped_ce_refuses_sampler_weights_and_bad_args():
     with pytest.raises(ValueError, match='pixel sampler'):
-        BootstrappedCrossEntropyLoss()(torch.zeros(1, 2, 1, 1), torch.zeros(1, 1, 1).long(),
-                                       weight=torch.ones(1, 1, 1))
+        BootstrappedCrossEntropyLoss()(
+            torch.zeros(1, 2, 1, 1), torch.zeros(1, 1, 1).long(), weight=torch.ones(1, 1, 1)
+        )
     with pytest.raises(ValueError, match=r'\(0, 1\]'):
         BootstrappedCrossEntropyLoss(thresh=1.5)

@@ -1,6 +1,7 @@
 """with_cp='norm_act' (norm + activation recomputed in backward, convs not):
 the same outputs, gradients, BN statistics and random stream as the plain unit,
 bit for bit, while autograd keeps only the norms' inputs."""
+
 import os
 import socket
 
@@ -16,8 +17,7 @@ B33_PROJ = dict(in_channels=4, channels=(6, 8), stride=2)
 B131 = dict(in_channels=4, channels=(4, 6, 8), drop_rate=0.3)
 
 
-def train_step(unit, x, *, x_grad=True, seed=1, amp=False, fmt=torch.contiguous_format,
-               model=None):
+def train_step(unit, x, *, x_grad=True, seed=1, amp=False, fmt=torch.contiguous_format, model=None):
     """One forward + backward of ``model`` (default: ``unit``) in the modes the
     caller set: output, input gradient, parameter gradients, buffers and the
     random generator's state after."""
@@ -30,9 +30,13 @@ def train_step(unit, x, *, x_grad=True, seed=1, amp=False, fmt=torch.contiguous_
         y = model(xi)
     # a loss whose gradient differs at every position
     (y.float() * torch.linspace(-1, 1, y.numel()).view_as(y)).sum().backward()
-    return dict(out=y.detach(), x_grad=xi.grad, rng=torch.get_rng_state(),
-                grads={n: p.grad for n, p in unit.named_parameters()},
-                buffers={n: b.clone() for n, b in unit.named_buffers()})
+    return dict(
+        out=y.detach(),
+        x_grad=xi.grad,
+        rng=torch.get_rng_state(),
+        grads={n: p.grad for n, p in unit.named_parameters()},
+        buffers={n: b.clone() for n, b in unit.named_buffers()},
+    )
 
 
 def pair(cfg, **kwargs):
@@ -60,17 +64,20 @@ def assert_identical(ref, res):
     assert torch.equal(ref['rng'], res['rng'])
 
 
-@pytest.mark.parametrize('cfg', [
-    dict(in_channels=8, channels=(8, 8)),  # b33, identity shortcut
-    B33_PROJ,  # b33, strided projection
-    dict(in_channels=8, channels=(8, 8), dilations=(2, 4), drop_rate=0.5),
-    B131,  # b131, projection, element dropout
-    dict(in_channels=8, channels=(4, 6, 8), stride=2, drop_rate=0.3, dropout_type='channel'),
-    dict(B131, act_cfg=dict(type='LeakyReLU', negative_slope=0.1, inplace=True)),
-    dict(B131, act_cfg=dict(type='PReLU')),  # an activation with parameters
-    dict(B131, norm_cfg=dict(type='GN', num_groups=2)),
-    dict(B131, norm_cfg=dict(type='mmwrn.SyncBN')),  # single process: plain BN
-])
+@pytest.mark.parametrize(
+    'cfg',
+    [
+        dict(in_channels=8, channels=(8, 8)),  # b33, identity shortcut
+        B33_PROJ,  # b33, strided projection
+        dict(in_channels=8, channels=(8, 8), dilations=(2, 4), drop_rate=0.5),
+        B131,  # b131, projection, element dropout
+        dict(in_channels=8, channels=(4, 6, 8), stride=2, drop_rate=0.3, dropout_type='channel'),
+        dict(B131, act_cfg=dict(type='LeakyReLU', negative_slope=0.1, inplace=True)),
+        dict(B131, act_cfg=dict(type='PReLU')),  # an activation with parameters
+        dict(B131, norm_cfg=dict(type='GN', num_groups=2)),
+        dict(B131, norm_cfg=dict(type='mmwrn.SyncBN')),  # single process: plain BN
+    ],
+)
 def test_unit_identical_to_plain(cfg):
     plain, norm_act = pair(cfg)
     x = torch.randn(2, cfg['in_channels'], 9, 9)
@@ -85,16 +92,20 @@ def test_dropout_mask_is_replayed_not_redrawn():
     ref = train_step(plain, x, seed=1)
     assert_identical(ref, train_step(norm_act, x, seed=1))
     # another seed is another mask: the comparison above can tell them apart
-    assert not torch.equal(ref['grads']['conv1.weight'],
-                           train_step(plain, x, seed=2)['grads']['conv1.weight'])
+    assert not torch.equal(
+        ref['grads']['conv1.weight'], train_step(plain, x, seed=2)['grads']['conv1.weight']
+    )
 
 
 @pytest.mark.parametrize('cfg', [B33_PROJ, B131])
 def test_channels_last_and_bf16_autocast(cfg):
     plain, norm_act = pair(cfg)
     x = torch.randn(2, 4, 9, 9)
-    for kwargs in (dict(fmt=torch.channels_last), dict(amp=True),
-                   dict(amp=True, fmt=torch.channels_last)):
+    for kwargs in (
+        dict(fmt=torch.channels_last),
+        dict(amp=True),
+        dict(amp=True, fmt=torch.channels_last),
+    ):
         ref = train_step(plain, x, **kwargs)
         assert_identical(ref, train_step(norm_act, x, **kwargs))
     assert ref['out'].dtype == torch.bfloat16
@@ -150,18 +161,25 @@ def saved_storages(module, x, fn=None):
     return sorted(kept.values())
 
 
-@pytest.mark.parametrize('cfg,plain,norm_act', [
-    # unit input x; activation a1 (conv1 + shortcut input); conv1 output c1; a2
-    (B33_PROJ, [(2, 4, 16, 16)] * 2 + [(2, 6, 8, 8)] * 2, [(2, 4, 16, 16), (2, 6, 8, 8)]),
-    # x, a1, c1, a2 (4 channels); c2, a3, the dropout mask (float on CPU) and
-    # the dropout output (6 channels)
-    (B131, [(2, 4, 16, 16)] * 4 + [(2, 6, 16, 16)] * 4,
-     [(2, 4, 16, 16), (2, 4, 16, 16), (2, 6, 16, 16)]),
-])
+@pytest.mark.parametrize(
+    'cfg,plain,norm_act',
+    [
+        # unit input x; activation a1 (conv1 + shortcut input); conv1 output c1; a2
+        (B33_PROJ, [(2, 4, 16, 16)] * 2 + [(2, 6, 8, 8)] * 2, [(2, 4, 16, 16), (2, 6, 8, 8)]),
+        # x, a1, c1, a2 (4 channels); c2, a3, the dropout mask (float on CPU) and
+        # the dropout output (6 channels)
+        (
+            B131,
+            [(2, 4, 16, 16)] * 4 + [(2, 6, 16, 16)] * 4,
+            [(2, 4, 16, 16), (2, 4, 16, 16), (2, 6, 16, 16)],
+        ),
+    ],
+)
 def test_saved_tensors_per_mode(cfg, plain, norm_act):
     x = torch.randn(2, 4, 16, 16, requires_grad=True)
-    units = {mode: PreActResidualUnit(**cfg, with_cp=mode).train()
-             for mode in (False, True, 'norm_act')}
+    units = {
+        mode: PreActResidualUnit(**cfg, with_cp=mode).train() for mode in (False, True, 'norm_act')
+    }
     assert saved_storages(units[False], x) == sorted(plain)
     assert saved_storages(units[True], x) == [(2, 4, 16, 16)]  # the unit input
     # the norms' inputs: x, c1 (, c2)
@@ -185,18 +203,20 @@ def test_invalid_with_cp_and_conv_lists_choices():
     with pytest.raises(ValueError, match=r"False, True, 'norm_act'.*got 'norm'"):
         PreActResidualUnit(4, (8, 8), with_cp='norm')
     with pytest.raises(ValueError, match='Conv2dAdaptivePadding.*with_cp=True'):
-        PreActResidualUnit(4, (8, 8), with_cp='norm_act',
-                           conv_cfg=dict(type='Conv2dAdaptivePadding'))
+        PreActResidualUnit(
+            4, (8, 8), with_cp='norm_act', conv_cfg=dict(type='Conv2dAdaptivePadding')
+        )
 
 
 def _syncbn_rank(rank, port, results):
     import torch.distributed as dist
+
     os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
     dist.init_process_group('gloo', rank=rank, world_size=2)
     try:
         torch.manual_seed(0)
         plain, norm_act = pair(B131, norm_cfg=dict(type='mmwrn.SyncBN'))
-        x = torch.randn(4, 4, 9, 9)[2 * rank:2 * rank + 2]  # each rank its half
+        x = torch.randn(4, 4, 9, 9)[2 * rank : 2 * rank + 2]  # each rank its half
         ref, res = train_step(plain, x), train_step(norm_act, x)
         assert_identical(ref, res)
         results[rank] = ref['buffers']['norm1.running_mean']
@@ -224,7 +244,7 @@ def test_act_keeping_mask(act, dtype):
     """The activation's output and gradient bit for bit (zeros, NaN and inf
     included), keeping a bool mask instead of the output where it can."""
     x = torch.randn(2, 3, 4, 4, dtype=dtype)
-    x[0, 0, 0, :3] = torch.tensor([float('nan'), 0., -0.])
+    x[0, 0, 0, :3] = torch.tensor([float('nan'), 0.0, -0.0])
     grad = torch.randn_like(x)
     grad[0, 0, 1, 0] = float('inf')
 
@@ -234,7 +254,8 @@ def test_act_keeping_mask(act, dtype):
         xi = x.clone().requires_grad_()
         kept = []
         with torch.autograd.graph.saved_tensors_hooks(
-                lambda t: kept.append(t.dtype) or t, lambda t: t):
+            lambda t: kept.append(t.dtype) or t, lambda t: t
+        ):
             y = fn(xi * 1)
         y.backward(grad)
         return y.detach(), xi.grad, kept
@@ -245,8 +266,9 @@ def test_act_keeping_mask(act, dtype):
     assert kept2 == ([dtype] if isinstance(act, nn.ELU) else [torch.bool])
 
 
-@pytest.mark.parametrize('cfg', [B33_PROJ, dict(B131, stride=2),
-                                 dict(in_channels=4, channels=(4, 4))])  # identity shortcut
+@pytest.mark.parametrize(
+    'cfg', [B33_PROJ, dict(B131, stride=2), dict(in_channels=4, channels=(4, 4))]
+)  # identity shortcut
 def test_source_keeps_only_it(cfg):
     """With ``source=(s, fns)`` every stage recomputes its norm's input from
     ``s`` (WiderResNet: the image, through the stem conv): the unit keeps
@@ -255,9 +277,13 @@ def test_source_keeps_only_it(cfg):
     plain, norm_act = pair(cfg)
     image = torch.randn(2, 3, 16, 16)
     ref = train_step(plain, image, model=lambda s: plain(stem(s)))
-    res = train_step(norm_act, image,
-                     model=lambda s: norm_act.forward_norm_act(stem(s), source=(s, (stem, ))))
+    res = train_step(
+        norm_act, image, model=lambda s: norm_act.forward_norm_act(stem(s), source=(s, (stem,)))
+    )
     assert_identical(ref, res)
-    kept = saved_storages(nn.ModuleList([stem, norm_act]), image.requires_grad_(),
-                          lambda s: norm_act.forward_norm_act(stem(s), source=(s, (stem, ))))
+    kept = saved_storages(
+        nn.ModuleList([stem, norm_act]),
+        image.requires_grad_(),
+        lambda s: norm_act.forward_norm_act(stem(s), source=(s, (stem,))),
+    )
     assert kept == [tuple(image.shape)]
