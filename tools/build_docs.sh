@@ -12,6 +12,6 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # the environment of the set-up (tools/env.sh), or PYTHON=/path/to/python
 if [[ -n "${PYTHON:-}" ]]; then PY=$PYTHON; else source "$ROOT/tools/env.sh"; fi
 cd "$ROOT"
-"$PY" -m sphinx -W --keep-going -n -b html "$@" docs/en docs/en/_build/html
+"$PY" -m sphinx -E -W --keep-going -n -b html "$@" docs/en docs/en/_build/html
 "$PY" docs/en/_ext/repo_paths.py README.md CHANGELOG.md configs/README.md configs/*/README.md
 echo "[mmwrn] docs built without warnings: docs/en/_build/html/index.html"
