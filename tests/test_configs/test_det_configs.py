@@ -45,7 +45,9 @@ def test_the_detection_configs_are_shipped():
 def test_builds_in_mmdet_at_real_widths_with_the_classifier_backbone(name, classifier_backbone):
     cfg = Config.fromfile(DET_CONFIGS[NAMES.index(name)])
     assert cfg.default_scope == 'mmdet'
-    assert cfg.custom_imports == dict(imports=['mmwrn'], allow_failed_imports=False)
+    assert cfg.custom_imports == dict(
+        imports=['mmwrn', 'mmwrn.enable_host_mends'], allow_failed_imports=False
+    )
     model = build(cfg, 'mmdet')
     backbone = model.backbone
     assert type(backbone).__name__ == 'WiderResNet' and backbone.depth == 38
