@@ -23,7 +23,7 @@ def test_paths_in_text():
         '`tools/no_such_tool.py`, requirements/{build,runtime}.txt, '
         'requirements/{build,nope}.txt, configs/*/metafile.yml|yaml, '
         'configs/*/README.md, configs/*/nothing.md, checkpoints/<name>.pth, '
-        'mmwrn/models/.'
+        'mmwrn/models/. docs/en/_build/html'
     )
     assert check.missing_paths(text, ROOT) == [
         'tools/no_such_tool.py',

@@ -38,6 +38,8 @@ PLACEHOLDERS = ('<', '>', '...', '|', '$', '%')
 # named on purpose although not in the checkout: the folder a wheel carries configs and tools
 # in, and mmpretrain's own configs/wrn (a different network from ours)
 NOT_IN_CHECKOUT = ('mmwrn/.mim/', 'mmwrn/.mim', 'configs/wrn')
+# made by a command the page names (tools/build_docs.sh), absent from a fresh clone
+BUILD_OUTPUTS = ('docs/en/_build',)
 STRIP = '\'"`,;:()[]=' + '.'
 
 
@@ -60,6 +62,8 @@ def candidate_paths(text):
         if not (token.startswith(PREFIXES) or token in TOP_FILES):
             continue
         if any(p in token for p in PLACEHOLDERS) or token in NOT_IN_CHECKOUT:
+            continue
+        if token.startswith(BUILD_OUTPUTS):
             continue
         yield token.split('#')[0]
 
