@@ -54,10 +54,17 @@ def editable(tmp_path_factory):
         text=True,
         check=True,
     ).stdout.strip()
-    # the host stack (torch, mmcv, mmseg, mim, pip, setuptools) of this interpreter;
-    # the editable install made below comes first on sys.path
+    # the host stack (torch, mmcv, mmseg, mim, pip, setuptools) of this interpreter, seen
+    # through a folder of links that leaves out this interpreter's own mmwrn (tools/install.sh
+    # links it into site-packages), so that only the editable install made below provides it
+    host = tmp / 'host_stack'
+    host.mkdir()
+    purelib = sysconfig.get_paths()['purelib']
+    for name in os.listdir(purelib):
+        if not name.lower().startswith(('mmwrn', '__editable__')):
+            os.symlink(osp.join(purelib, name), host / name)
     with open(osp.join(site, 'host_stack.pth'), 'w') as f:
-        f.write(sysconfig.get_paths()['purelib'] + '\n')
+        f.write(str(host) + '\n')
     work = tmp / 'work'
     work.mkdir()
     env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
