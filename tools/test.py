@@ -29,7 +29,13 @@ from mmengine.runner import CheckpointLoader, Runner  # noqa: E402
 
 import mmwrn.enable_host_mends  # noqa: E402,F401  (registers mmwrn; every host mend on)
 from mmwrn.checkpoint import CheckpointMismatchError, CorruptCheckpointError, check_checkpoint_fits  # noqa: E402
-from mmwrn.cli.launch import add_launch_args, init_cpu_distributed, parse_launch_args, setup_cfg  # noqa: E402
+from mmwrn.cli.launch import (  # noqa: E402
+    add_launch_args,
+    finish_distributed,
+    init_cpu_distributed,
+    parse_launch_args,
+    setup_cfg,
+)
 from mmwrn.engine import LabelRangeError  # noqa: E402
 from mmwrn.utils.outputs import OutputError  # noqa: E402
 
@@ -80,6 +86,7 @@ def main():
         OutputError,
     ) as e:
         sys.exit(f'error: {e}')
+    finish_distributed()
 
 
 if __name__ == '__main__':

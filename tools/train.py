@@ -28,7 +28,13 @@ from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import mmwrn.enable_host_mends  # noqa: E402,F401  (registers mmwrn; every host mend on)
-from mmwrn.cli.launch import add_launch_args, init_cpu_distributed, parse_launch_args, setup_cfg  # noqa: E402
+from mmwrn.cli.launch import (  # noqa: E402
+    add_launch_args,
+    finish_distributed,
+    init_cpu_distributed,
+    parse_launch_args,
+    setup_cfg,
+)
 from mmwrn.engine import (  # noqa: E402
     LabelRangeError,
     NonFiniteLossError,
@@ -85,11 +91,13 @@ def main():
     try:
         runner.train()
     except TrainingPreempted as stopped:
+        finish_distributed()  # every rank saved the checkpoint and stops here
         if args.requeue and not requeue_slurm_job(stopped):
             sys.exit(1)
         raise
     except (NonFiniteLossError, LabelRangeError) as e:
         sys.exit(f'error: {e}')
+    finish_distributed()
 
 
 if __name__ == '__main__':

@@ -215,6 +215,19 @@ def init_cpu_distributed(cfg):
     dist.init_process_group(backend=cfg.env_cfg.dist_cfg.get('backend', 'gloo'))
 
 
+def finish_distributed():
+    """End a distributed run the way torch asks: every rank waits for the
+    others, then destroys the process group. Left to interpreter exit, gloo's
+    teardown aborts a rank now and then ("terminate called without an active
+    exception", SIGABRT) after a run that finished well, and torchrun then
+    reports the job as failed."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
 def _setup_train(cfg, args):
     if args.amp:
         wrapper = cfg.optim_wrapper
