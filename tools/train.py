@@ -91,8 +91,10 @@ def main():
     try:
         runner.train()
     except TrainingPreempted as stopped:
-        finish_distributed()  # every rank saved the checkpoint and stops here
-        if args.requeue and not requeue_slurm_job(stopped):
+        # rank 0 requeues while the process group still tells the ranks apart
+        requeued = not args.requeue or requeue_slurm_job(stopped)
+        finish_distributed()
+        if not requeued:
             sys.exit(1)
         raise
     except (NonFiniteLossError, LabelRangeError) as e:
