@@ -5,12 +5,34 @@ import glob
 import json
 import os
 import os.path as osp
+import shutil
 import subprocess
 import sys
 
 from tests.helpers.seg import ROOT
 
 ENV = dict(os.environ, PYTHONWARNINGS='ignore')
+
+# what a copy of the checkout leaves out: version control, environments, build and run outputs
+NOT_COPIED = (
+    '.git',
+    '.venv*',
+    'work_dirs',
+    'data',
+    'build',
+    '*.egg-info',
+    '__pycache__',
+    '.pytest_cache',
+    '.mim',
+    'checkpoints',
+)
+
+
+def copy_checkout(dest):
+    """The checkout's sources at ``dest``, for pip to build or install from
+    (pip writes into the folder it installs from)."""
+    shutil.copytree(ROOT, dest, ignore=shutil.ignore_patterns(*NOT_COPIED))
+    return dest
 
 
 def run_tool(*args, check=True):

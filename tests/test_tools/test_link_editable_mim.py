@@ -7,7 +7,6 @@ reached through a .pth file), ``pip install -e`` of a copy of the checkout,
 
 import os
 import os.path as osp
-import shutil
 import subprocess
 import sys
 import sysconfig
@@ -15,6 +14,7 @@ import sysconfig
 import pytest
 
 from tests.helpers.demo_data import synthetic_data
+from tests.helpers.tools import copy_checkout
 
 pytestmark = pytest.mark.slow  # subprocesses: a fresh editable install and mim
 
@@ -29,22 +29,7 @@ def editable(tmp_path_factory):
     yet linked), and a working directory outside the checkout."""
     tmp = tmp_path_factory.mktemp('editable')
     src = tmp / 'src'
-    shutil.copytree(
-        ROOT,
-        src,
-        ignore=shutil.ignore_patterns(
-            '.git',
-            '.venv*',
-            'work_dirs',
-            'data',
-            'build',
-            '*.egg-info',
-            '__pycache__',
-            '.pytest_cache',
-            '.mim',
-            'checkpoints',
-        ),
-    )
+    copy_checkout(src)
     venv = tmp / 'venv'
     subprocess.run([sys.executable, '-m', 'venv', '--without-pip', str(venv)], check=True)
     python = str(venv / 'bin' / 'python')

@@ -5,7 +5,6 @@ the package, all from a directory outside the checkout."""
 import glob
 import os
 import os.path as osp
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -13,6 +12,7 @@ import zipfile
 import pytest
 
 from tests.helpers.demo_data import synthetic_data
+from tests.helpers.tools import copy_checkout
 
 pytestmark = pytest.mark.slow  # subprocesses: tools/*.py run as the user runs them
 
@@ -29,21 +29,7 @@ def installed(tmp_path_factory):
     working directory outside the checkout."""
     tmp = tmp_path_factory.mktemp('packaging')
     src = tmp / 'src'  # build from a copy: pip builds in place
-    shutil.copytree(
-        ROOT,
-        src,
-        ignore=shutil.ignore_patterns(
-            '.git',
-            '.venv*',
-            'work_dirs',
-            'data',
-            'build',
-            '*.egg-info',
-            '__pycache__',
-            '.pytest_cache',
-            '.mim',
-        ),
-    )
+    copy_checkout(src)
     out = subprocess.run(
         [
             sys.executable,
