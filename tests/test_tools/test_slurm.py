@@ -1,16 +1,18 @@
-"""tools/slurm_train.sh against a real Slurm (tests/helpers/slurm.py: munged,
-slurmctld and two slurmd on this host, CPU nodes): 1 and 2 tasks, on one node
-and on two, train bit-identically to torchrun's 1 and 2 processes; a batch job
-requeued by ``scontrol requeue``, one signalled by ``scancel --signal=TERM``
-and one reaching its time limit (``REQUEUE=1``: SIGUSR1 from the script) save,
-are requeued, resume and end bit-identical to an uninterrupted run. Also
-(without Slurm) SIGTERM to tools/dist_train.sh reaching torchrun's workers.
-The demo config at tiny width (dropout, random augmentation),
-OMP_NUM_THREADS=1. The Slurm tests are skipped, with the reason, where Slurm
-and munge cannot be installed."""
+"""tools/slurm_train.sh and tools/slurm_test.sh against a real Slurm
+(tests/helpers/slurm.py: munged, slurmctld and two slurmd on this host, CPU
+nodes): 1 and 2 tasks, on one node and on two, train bit-identically to
+torchrun's 1 and 2 processes, and test on two nodes prints one process's
+metrics; a batch job requeued by ``scontrol requeue``, one signalled by
+``scancel --signal=TERM`` and one reaching its time limit (``REQUEUE=1``:
+SIGUSR1 from the script) save, are requeued, resume and end bit-identical to
+an uninterrupted run. Also (without Slurm) SIGTERM to tools/dist_train.sh
+reaching torchrun's workers. The demo config at tiny width (dropout, random
+augmentation), OMP_NUM_THREADS=1. The Slurm tests are skipped, with the
+reason, where Slurm and munge cannot be installed."""
 
 import os
 import os.path as osp
+import re
 import shutil
 import signal
 import subprocess
@@ -139,6 +141,46 @@ def test_srun_equals_torchrun(slurm, torchrun, data_root, tmp_path, tasks, per_n
     if tasks == 2:
         assert 'using the gloo backend instead of nccl' in log
     assert_same_run(torchrun[tasks], work, range(tasks))
+
+
+def logged_test_metrics(log):
+    """The test metrics line mmengine logs: {'aAcc': ..., 'mIoU': ..., 'mAcc': ...}."""
+    (line,) = re.findall(r'Iter\(test\) \[\d+/\d+\] +(aAcc: .*)', log)
+    return dict(re.findall(r'(aAcc|mIoU|mAcc): ([\d.]+)', line))
+
+
+def test_slurm_test_on_two_nodes_equals_one_process(slurm, torchrun, data_root, tmp_path):
+    """tools/slurm_test.sh, one task on each of two nodes, prints the metrics
+    tools/test.py prints in one process for the same checkpoint."""
+    cfg = config(str(tmp_path), data_root)
+    checkpoint = osp.join(torchrun[1], FINAL)
+    single = ok(
+        subprocess.run(
+            [sys.executable, 'tools/test.py', cfg, checkpoint, '--work-dir', str(tmp_path / 'one')],
+            cwd=ROOT,
+            env=env(),
+            capture_output=True,
+            text=True,
+        )
+    )
+    out = slurm.run(
+        'bash',
+        'tools/slurm_test.sh',
+        'debug',
+        'wrn',
+        cfg,
+        checkpoint,
+        '--work-dir',
+        str(tmp_path / 'two'),
+        cwd=ROOT,
+        env=env(slurm, TASKS='2', TASKS_PER_NODE='1'),
+        check=False,
+    )
+    log = ok(out)
+    assert '--ntasks-per-node=1' in log and '--gres' not in log
+    assert 'using the gloo backend instead of nccl' in log
+    assert logged_test_metrics(log) == logged_test_metrics(single)
+    assert float(logged_test_metrics(log)['aAcc']) > 0
 
 
 def sbatch(slurm, work, data_root, *args, hooks=(), tasks=1, signal_time=None):
