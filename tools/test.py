@@ -85,6 +85,7 @@ def main():
         LabelRangeError,
         OutputError,
     ) as e:
+        finish_distributed(barrier=False)
         sys.exit(f'error: {e}')
     finish_distributed()
 

@@ -92,12 +92,15 @@ def main():
         runner.train()
     except TrainingPreempted as stopped:
         # rank 0 requeues while the process group still tells the ranks apart
-        requeued = not args.requeue or requeue_slurm_job(stopped)
-        finish_distributed()
+        try:
+            requeued = not args.requeue or requeue_slurm_job(stopped)
+        finally:
+            finish_distributed()
         if not requeued:
             sys.exit(1)
         raise
     except (NonFiniteLossError, LabelRangeError) as e:
+        finish_distributed(barrier=False)
         sys.exit(f'error: {e}')
     finish_distributed()
 

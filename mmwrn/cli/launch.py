@@ -215,16 +215,30 @@ def init_cpu_distributed(cfg):
     dist.init_process_group(backend=cfg.env_cfg.dist_cfg.get('backend', 'gloo'))
 
 
-def finish_distributed():
-    """End a distributed run the way torch asks: every rank waits for the
-    others, then destroys the process group. Left to interpreter exit, gloo's
-    teardown aborts a rank now and then ("terminate called without an active
+def finish_distributed(barrier=True):
+    """End a distributed run the way torch asks: destroy the process group,
+    after every rank got here (``barrier=True``: a run that finished or stopped
+    on a signal) or at once (``barrier=False``: an error on this rank, where
+    the others may never arrive). Left to interpreter exit, gloo's teardown
+    aborts a rank now and then ("terminate called without an active
     exception", SIGABRT) after a run that finished well, and torchrun then
-    reports the job as failed."""
+    reports the job as failed. A peer that is already gone (killed by Slurm
+    after ``scontrol requeue``) is logged, not raised: the run's outcome is
+    decided."""
+    import logging
+
     import torch.distributed as dist
 
-    if dist.is_available() and dist.is_initialized():
-        dist.barrier()
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    try:
+        if barrier:
+            dist.barrier()
+    except RuntimeError as e:
+        print_log(
+            f'the other ranks did not reach the end of the run: {e}', 'current', logging.WARNING
+        )
+    finally:
         dist.destroy_process_group()
 
 

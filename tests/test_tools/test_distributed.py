@@ -18,6 +18,7 @@ from mmengine.config import Config
 from mmwrn.cli.launch import replace_sync_bn
 from mmwrn.models.utils import SyncBatchNorm
 from tests.helpers.demo_data import synthetic_data
+from tests.helpers.logs import captured_log
 from tests.helpers.seg import ROOT, tiny_train_config
 
 DEMO = osp.join(
@@ -229,21 +230,37 @@ def test_slurm_dist_env_from_slurm_variables():
         slurm_dist_env(dict(SLURM_NTASKS='2'))
 
 
-def test_finish_distributed_destroys_the_process_group(tmp_path):
+def test_finish_distributed_destroys_the_process_group(tmp_path, monkeypatch):
     """tools/train.py and tools/test.py end with it: gloo's teardown left to
     interpreter exit aborted a rank (SIGABRT) after about one in three finished
-    two-process CPU runs on torch 2.15."""
+    two-process CPU runs on torch 2.15. Without the barrier on an error, and a
+    peer already gone (the barrier raises) is logged, the group destroyed."""
     import torch.distributed as dist
 
     from mmwrn.cli.launch import finish_distributed
 
     finish_distributed()  # not distributed: nothing to do
-    dist.init_process_group(
-        'gloo', init_method=f'file://{tmp_path / "store"}', rank=0, world_size=1
-    )
+    store = tmp_path / 'store'
+    barriers = []
+    real_barrier = dist.barrier
+    monkeypatch.setattr(dist, 'barrier', lambda: barriers.append(real_barrier()))
     try:
-        finish_distributed()
+        for kwargs in (dict(), dict(barrier=False)):
+            dist.init_process_group('gloo', init_method=f'file://{store}', rank=0, world_size=1)
+            finish_distributed(**kwargs)
+            assert not dist.is_initialized()
+            store.unlink(missing_ok=True)
+        assert len(barriers) == 1
+
+        def peer_gone():
+            raise RuntimeError('Connection closed by peer')
+
+        monkeypatch.setattr(dist, 'barrier', peer_gone)
+        dist.init_process_group('gloo', init_method=f'file://{store}', rank=0, world_size=1)
+        with captured_log() as logs:
+            finish_distributed()
         assert not dist.is_initialized()
+        assert any('did not reach the end of the run: Connection closed by peer' in m for m in logs)
     finally:
         if dist.is_initialized():
             dist.destroy_process_group()

@@ -1,13 +1,9 @@
 """A trained mmpretrain classifier initialises a segmentor's backbone, also one
 that builds fewer levels than the classifier."""
 
-import logging
-from contextlib import contextmanager
-
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.logging import MMLogger
 from mmengine.registry import DefaultScope
 from mmengine.runner.checkpoint import load_checkpoint, save_checkpoint
 from mmpretrain.registry import MODELS as CLS_MODELS
@@ -15,6 +11,7 @@ from mmseg.registry import MODELS as SEG_MODELS
 
 import mmwrn  # noqa: F401
 from mmwrn.models import WiderResNet
+from tests.helpers.logs import captured_log
 from tests.helpers.tiny import TINY_CHANNELS
 
 
@@ -56,20 +53,6 @@ def _build_segmentor(backbone, path):
             decode_head=dict(type='TwoConvHead', in_channels=64, channels=8, num_classes=3),
         )
     )
-
-
-@contextmanager
-def captured_log():
-    """The messages mmengine's current logger emits inside the block."""
-    logger = MMLogger.get_current_instance()
-    records = []
-    handler = logging.Handler()
-    handler.emit = lambda record: records.append(record.getMessage())
-    logger.addHandler(handler)
-    try:
-        yield records
-    finally:
-        logger.removeHandler(handler)
 
 
 def _classifier_checkpoint(tmp_path, extra=None, drop=()):
