@@ -8,7 +8,7 @@ JOB_NAME=$2
 CONFIG=$3
 CHECKPOINT=$4
 PY_ARGS=${@:5}
-source "$(dirname "$0")/slurm_resources.sh"
+source "$(dirname "$0")/slurm_resources.sh" || exit 1
 
 PYTHONPATH="$(dirname "$0")/..":$PYTHONPATH \
 srun ${RESOURCES} --job-name="${JOB_NAME}" --ntasks="${TASKS}" \

@@ -26,7 +26,7 @@ JOB_NAME=$2
 CONFIG=$3
 WORK_DIR=$4
 PY_ARGS=${@:5}
-source "$(dirname "$0")/slurm_resources.sh"
+source "$(dirname "$0")/slurm_resources.sh" || exit 1
 SIGNAL_TIME=${REQUEUE_SIGNAL_TIME:-90}
 SIGNAL_AT=""
 if [ "${REQUEUE:-0}" = 1 ]; then

@@ -4,7 +4,8 @@
 # 1024 / 2048 channels, strides 4 / 8 / 16 / 32), so mmdet's FPN is unchanged; B7 and bn7 are
 # not built. The backbone starts from the ImageNet A1 classifier of the model zoo
 # (wider-resnet38-a1_4xb64_in1k: converted from the authors' release, or trained), its B7 / bn7
-# keys skipped.
+# keys skipped. The variable is copied into model.backbone when a config is read: override
+# model.backbone (in a config or --cfg-options), not wider_resnet_det_backbone.
 custom_imports = dict(imports=['mmwrn', 'mmwrn.enable_host_mends'], allow_failed_imports=False)
 wider_resnet_det_backbone = dict(
     _delete_=True,

@@ -16,7 +16,8 @@ A path is a token that starts with one of the repository's top-level folders
 (``configs/``, ``tools/``, ``mmwrn/``, ``tests/``, ``requirements/``,
 ``docs/``) or is one of its top-level files. ``*`` globs must match something,
 ``{a,b}`` is expanded; tokens with placeholders (``<name>``, ``...``, ``|``,
-``$``) are left alone.
+``$``) are left alone, and so are the wheel-only ``mmwrn/.mim`` and build outputs
+(``docs/en/_build``).
 """
 
 import glob
