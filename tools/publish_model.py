@@ -13,15 +13,15 @@ import argparse
 import hashlib
 import io
 import os.path as osp
-import pickle
 import sys
 
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..'))
 
 import torch  # noqa: E402
 
-from mmwrn.checkpoint import CorruptCheckpointError, UnsafeCheckpointError, safe_load  # noqa: E402
-from mmwrn.utils.outputs import OutputError, check_output, write_bytes  # noqa: E402
+from mmwrn.checkpoint import safe_load  # noqa: E402
+from mmwrn.cli.errors import CHECKPOINT_TOOL_ERRORS  # noqa: E402
+from mmwrn.utils.outputs import check_output, write_bytes  # noqa: E402
 
 KEEP = ('state_dict', 'meta')
 
@@ -53,14 +53,7 @@ def main():
     args = parser.parse_args()
     try:
         publish(args.in_file, args.out_file)
-    except (
-        ValueError,
-        FileNotFoundError,
-        OutputError,
-        CorruptCheckpointError,
-        UnsafeCheckpointError,
-        pickle.UnpicklingError,
-    ) as e:
+    except (*CHECKPOINT_TOOL_ERRORS, ValueError) as e:
         sys.exit(f'error: {e}')
 
 

@@ -18,7 +18,6 @@ the config, the checkpoint or a folder of the test dataset.
 
 import argparse
 import os.path as osp
-import pickle
 import sys
 
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..'))
@@ -28,7 +27,8 @@ from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import CheckpointLoader, Runner  # noqa: E402
 
 import mmwrn.enable_host_mends  # noqa: E402,F401  (registers mmwrn; every host mend on)
-from mmwrn.checkpoint import CheckpointMismatchError, CorruptCheckpointError, check_checkpoint_fits  # noqa: E402
+from mmwrn.checkpoint import check_checkpoint_fits  # noqa: E402
+from mmwrn.cli.errors import CHECKPOINT_TOOL_ERRORS  # noqa: E402
 from mmwrn.cli.launch import (  # noqa: E402
     add_launch_args,
     finish_distributed,
@@ -37,7 +37,6 @@ from mmwrn.cli.launch import (  # noqa: E402
     setup_cfg,
 )
 from mmwrn.engine import LabelRangeError  # noqa: E402
-from mmwrn.utils.outputs import OutputError  # noqa: E402
 
 
 def parse_args():
@@ -77,14 +76,7 @@ def main():
         )
         del checkpoint
         runner.test()
-    except (
-        FileNotFoundError,
-        CorruptCheckpointError,
-        pickle.UnpicklingError,
-        CheckpointMismatchError,
-        LabelRangeError,
-        OutputError,
-    ) as e:
+    except (*CHECKPOINT_TOOL_ERRORS, LabelRangeError) as e:
         finish_distributed(barrier=False)
         sys.exit(f'error: {e}')
     finish_distributed()

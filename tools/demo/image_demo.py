@@ -14,7 +14,6 @@ name, the others are still painted, and the exit status is 1.
 import argparse
 import os
 import os.path as osp
-import pickle
 import sys
 
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
@@ -27,7 +26,8 @@ from mmseg.apis import inference_model, init_model  # noqa: E402
 from mmseg.visualization import SegLocalVisualizer  # noqa: E402
 
 import mmwrn.enable_host_mends  # noqa: E402,F401  (registers mmwrn; every host mend on)
-from mmwrn.checkpoint import CheckpointMismatchError, CorruptCheckpointError, check_checkpoint_fits  # noqa: E402
+from mmwrn.checkpoint import check_checkpoint_fits  # noqa: E402
+from mmwrn.cli.errors import CHECKPOINT_TOOL_ERRORS  # noqa: E402
 from mmwrn.converters.common import dataset_meta  # noqa: E402
 from mmwrn.utils.outputs import OutputError, check_output, write_bytes  # noqa: E402
 
@@ -122,14 +122,7 @@ def main():
         for out_file in outputs:
             check_output(out_file, images + [args.config, args.checkpoint])
         model = load_model(args.config, args.checkpoint, args.device, args.allow_partial_checkpoint)
-    except (
-        ValueError,
-        FileNotFoundError,
-        OutputError,
-        CheckpointMismatchError,
-        CorruptCheckpointError,
-        pickle.UnpicklingError,
-    ) as e:
+    except (*CHECKPOINT_TOOL_ERRORS, ValueError) as e:
         sys.exit(f'error: {e}')
     visualizer = SegLocalVisualizer(alpha=args.opacity)
     visualizer.dataset_meta = model.dataset_meta

@@ -19,16 +19,14 @@ all, tools/deployment/pytorch2onnx.py exports the same graphs.
 
 import argparse
 import os.path as osp
-import pickle
 import sys
 
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
 
 import mmwrn  # noqa: E402,F401
-from mmwrn.checkpoint import CheckpointMismatchError, CorruptCheckpointError  # noqa: E402
+from mmwrn.cli.errors import CHECKPOINT_TOOL_ERRORS  # noqa: E402
 from mmwrn.deployment import mmdeploy_bridge as bridge  # noqa: E402
 from mmwrn.deployment import onnx_export as ox  # noqa: E402
-from mmwrn.utils.outputs import OutputError  # noqa: E402
 
 
 def main():
@@ -95,14 +93,7 @@ def main():
                     f'ONNX Runtime differs from PyTorch by {diff:.3g} > atol '
                     f'{args.atol:g} + rtol {args.rtol:g} * {scale:.3g}'
                 )
-    except (
-        ox.ExportError,
-        OutputError,
-        FileNotFoundError,
-        CheckpointMismatchError,
-        CorruptCheckpointError,
-        pickle.UnpicklingError,
-    ) as e:
+    except (*CHECKPOINT_TOOL_ERRORS, ox.ExportError) as e:
         sys.exit(f'error: {e}')
 
 

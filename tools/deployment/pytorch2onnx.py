@@ -24,7 +24,6 @@ and never over an input.
 import argparse
 import json
 import os.path as osp
-import pickle
 import sys
 
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
@@ -33,9 +32,9 @@ import torch  # noqa: E402
 from mmengine.config import DictAction  # noqa: E402
 
 import mmwrn  # noqa: E402,F401
-from mmwrn.checkpoint import CheckpointMismatchError, CorruptCheckpointError  # noqa: E402
+from mmwrn.cli.errors import CHECKPOINT_TOOL_ERRORS  # noqa: E402
 from mmwrn.deployment import onnx_export as ox  # noqa: E402
-from mmwrn.utils.outputs import OutputError, check_output, write_bytes  # noqa: E402
+from mmwrn.utils.outputs import check_output, write_bytes  # noqa: E402
 
 
 def parse_shape(values, default):
@@ -180,14 +179,7 @@ def main():
             args.allow_partial_checkpoint,
             args.cfg_options,
         )
-    except (
-        ox.ExportError,
-        OutputError,
-        FileNotFoundError,
-        CheckpointMismatchError,
-        CorruptCheckpointError,
-        pickle.UnpicklingError,
-    ) as e:
+    except (*CHECKPOINT_TOOL_ERRORS, ox.ExportError) as e:
         sys.exit(f'error: {e}')
 
 
