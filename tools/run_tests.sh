@@ -4,8 +4,9 @@
 # here, before the suite; MMWRN_SKIP_LINT=1 skips it) and run the test suite;
 # then, unless arguments are given, the documentation build with warnings as
 # errors (tools/build_docs.sh) and, unless MMWRN_SKIP_OLDEST=1 too, the
-# compatibility tests (`-m compat`) on the oldest supported stack
-# (requirements/oldest.txt: torch 2.1.2) in <repo>/.venv-oldest.
+# fast tests and the compatibility tests (`-m "compat or not slow"`) on the
+# oldest supported stack (requirements/oldest.txt: torch 2.1.2) in
+# <repo>/.venv-oldest.
 # Extra arguments go to pytest, e.g. `bash tools/run_tests.sh -k wider -x`.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -26,8 +27,8 @@ if [[ "${MMWRN_SKIP_OLDEST:-0}" == 1 ]]; then
     exit 0
 fi
 OLDEST="$ROOT/.venv-oldest"
-echo "[mmwrn] compatibility tests on the oldest supported stack in $OLDEST"
+echo "[mmwrn] fast and compatibility tests on the oldest supported stack in $OLDEST"
 MMWRN_VENV="$OLDEST" PIP_CONSTRAINT="$ROOT/requirements/oldest.txt" \
     MMWRN_TORCH=$(sed -n 's/^torch==//p' "$ROOT/requirements/oldest.txt") \
     bash "$ROOT/tools/install.sh"
-exec "$OLDEST/bin/python" -m pytest tests -m compat
+exec "$OLDEST/bin/python" -m pytest tests -m "compat or not slow"

@@ -10,6 +10,7 @@ import torch
 from mmengine.config import Config
 from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import init_default_scope
+from mmengine.utils import digit_version
 from mmseg.registry import MODELS
 
 import mmwrn  # noqa: F401
@@ -30,6 +31,11 @@ SUPPORTED = [
 FROZEN_BY_MMSEG = {
     # EMAHead: "ema_mid_conv" is a fixed projection, frozen in its __init__
     'emanet_r50-d8': {'decode_head.ema_mid_conv.conv.weight', 'decode_head.ema_mid_conv.conv.bias'},
+}
+# mmseg 1.2.2's DNLHead subtracts means in place from views autograd needs;
+# torch < 2.2 refuses its backward with every backbone (mmsegmentation#3073)
+HOST_BROKEN = {
+    'dnl_r50-d8': digit_version(torch.__version__) < digit_version('2.2.0'),
 }
 SIZE = 32
 
@@ -71,7 +77,21 @@ def test_default_widths_keep_mmseg_heads(name):
         assert 6 not in wider['out_indices']
 
 
-@pytest.mark.parametrize('name', SUPPORTED)
+@pytest.mark.parametrize(
+    'name',
+    [
+        pytest.param(
+            n,
+            marks=pytest.mark.xfail(
+                HOST_BROKEN.get(n, False),
+                reason='mmseg DNLHead backward needs torch >= 2.2 (mmsegmentation#3073)',
+                raises=RuntimeError,
+                strict=True,
+            ),
+        )
+        for n in SUPPORTED
+    ],
+)
 def test_trains_and_predicts_with_every_parameter_trained(name):
     init_default_scope('mmseg')
     cfg = Config.fromfile(MODELS_FOUND[name]).model

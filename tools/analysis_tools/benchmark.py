@@ -169,7 +169,9 @@ class Bench:
         self.model = self.model.to(memory_format=self.memory_format)
         self.step_model = torch.compile(self.model) if args.compile else self.model
         self.optimizer = torch.optim.SGD(self.model.parameters(), lr=1e-3, momentum=0.9)
-        self.scaler = torch.amp.GradScaler(enabled=args.amp == 'fp16')
+        # torch.amp.GradScaler from torch 2.3; the CUDA one (same default) before
+        grad_scaler = getattr(torch.amp, 'GradScaler', None) or torch.cuda.amp.GradScaler
+        self.scaler = grad_scaler(enabled=args.amp == 'fp16')
         n, s = args.batch, args.size
         self.x = torch.randn(n, 3, s, s, device=self.device).to(memory_format=self.memory_format)
         self.num_classes = 1000 if args.task == 'cls' else 21
