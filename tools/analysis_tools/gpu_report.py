@@ -47,7 +47,7 @@ sys.path.insert(0, HERE)
 import torch  # noqa: E402
 
 import benchmark  # noqa: E402
-import mmwrn.enable_host_mends  # noqa: E402,F401  (as benchmark.Bench: any log line it writes precedes the report)
+import mmwrn.enable_host_mends  # noqa: E402,F401  (on now: its log precedes the report)
 from mmwrn.utils.complexity import count_macs  # noqa: E402
 
 # Dense (no sparsity) bf16 tensor-core peak with fp32 accumulation, TFLOP/s,
